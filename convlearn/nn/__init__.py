@@ -1,0 +1,1 @@
+"""The hand-written convnet engine: im2col convolution, pooling, LRN, SGD."""
