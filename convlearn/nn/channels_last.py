@@ -42,6 +42,10 @@ class Workspace:
             self._buffers[name] = entry
         return entry[1]
 
+    def child(self, name):
+        """A workspace of its own under ``name``, so that equal names do not collide."""
+        return self.cached(name, None, Workspace)
+
     def get(self, name, shape, dtype, fill=None):
         """A buffer of this shape and dtype; ``fill`` is applied only when new."""
         shape = tuple(shape)
@@ -103,12 +107,14 @@ def conv2d_forward(x, w, b, stride, pad, ws=None):
 def conv2d_backward(dy, cols, x_shape, w, stride, pad, need_dx=True, ws=None):
     """Gradients of conv2d_forward from dy (N, OH, OW, F) and the cached cols.
 
-    dw = dy^T cols (one product); db = sum of dy; dx = the scatter of
-    dy @ w2 onto the input windows (col2im). The scatter is fused with the
-    product, one kernel offset at a time: ``dy @ w_ij`` is (N*OH*OW, C),
-    small enough to stay in cache while it is added onto its strided slice
-    of dx, where the unfused version writes and rereads a matrix the size
-    of cols. Returns (dx (N, H, W, C) or None, dw (F, C, KH, KW), db (F,)).
+    Returns (dx (N, H, W, C) or None, dw (F, C, KH, KW), db (F,)):
+
+    - dw = dy^T cols, one product; db = the sum of dy over positions.
+    - dx, for stride 1 (every conv of the registered nets): the gradient of
+      a convolution is itself a convolution, of dy padded by K-1-pad with the
+      kernel flipped in space and its channel axes swapped, so it is one more
+      im2col and one more product. For other strides: the scatter of
+      dy @ w2 onto the input windows (col2im), one kernel offset at a time.
     """
     F, C, KH, KW = w.shape
     N, OH, OW, _ = dy.shape
@@ -117,17 +123,34 @@ def conv2d_backward(dy, cols, x_shape, w, stride, pad, need_dx=True, ws=None):
     db = dy2.sum(axis=0)
     if not need_dx:
         return None, dw, db
-    _, H, W, _ = x_shape
     ph, pw = pad
-    dxp = _scratch(ws, "conv_dxpad", (N, H + 2 * ph, W + 2 * pw, C), dy.dtype)
+    if stride == (1, 1) and ph < KH and pw < KW:
+        w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
+        dx, _ = conv2d_forward(dy, w_flipped, None, (1, 1), (KH - 1 - ph, KW - 1 - pw),
+                               None if ws is None else ws.child("dx"))
+        return dx, dw, db
+    return _scatter_windows(dy2, w, x_shape, (OH, OW), stride, pad, ws), dw, db
+
+
+def _scatter_windows(dy2, w, x_shape, out_hw, stride, pad, ws):
+    """col2im of dy2 @ w2 (any stride), fused one kernel offset at a time.
+
+    ``dy2 @ w_ij`` is (N*OH*OW, C), small enough to stay in cache while it is
+    added onto its strided slice of dx, where the unfused version writes and
+    rereads a matrix the size of cols.
+    """
+    F, C, KH, KW = w.shape
+    N, H, W, _ = x_shape
+    (OH, OW), (ph, pw) = out_hw, pad
+    dxp = _scratch(ws, "conv_dxpad", (N, H + 2 * ph, W + 2 * pw, C), dy2.dtype)
     dxp.fill(0)
     # (KH, KW, F, C), contiguous so that each (F, C) slice goes straight to BLAS
     w_offsets = np.ascontiguousarray(w.transpose(2, 3, 0, 1))
-    part = _scratch(ws, "conv_part", (N * OH * OW, C), dy.dtype)
+    part = _scratch(ws, "conv_part", (N * OH * OW, C), dy2.dtype)
     for k, (rows, cols_) in _offsets((KH, KW), stride, (OH, OW)):
         np.matmul(dy2, w_offsets[k // KW, k % KW], out=part)  # (N*OH*OW, F) @ (F, C)
         dxp[:, rows, cols_, :] += part.reshape(N, OH, OW, C)
-    return dxp[:, ph : ph + H, pw : pw + W, :], dw, db
+    return dxp[:, ph : ph + H, pw : pw + W, :]
 
 
 # --------------------------------------------------------------------------
@@ -197,7 +220,8 @@ def max_pool_backward(dy, argmax, x_shape, kernel, stride, pad, ws=None):
 
     corner = corner_index() if ws is None else ws.cached("pool_corner", (dy.shape, HP, WP, stride), corner_index)
     offset = np.array([(i * WP + j) * C for i in range(kernel[0]) for j in range(KW)], np.intp)
-    dxp = np.zeros((N, HP, WP, C), dy.dtype)
+    dxp = _scratch(ws, "pool_dxpad", (N, HP, WP, C), dy.dtype)
+    dxp.fill(0)
     np.add.at(dxp.reshape(-1), (corner + offset[argmax]).reshape(-1), dy.reshape(-1))
     return dxp[:, ph : ph + H, pw : pw + W, :]
 

@@ -77,8 +77,9 @@ class Conv2d(Layer):
 
     def backward(self, dy):
         x_shape, cols, y = self._cache
-        if self.relu:
-            dy = dy * (y > 0)
+        if self.relu:  # the ReLU passes the gradient where its output was positive
+            active = np.greater(y, 0, out=self._ws.get("relu_active", y.shape, np.bool_))
+            dy = np.multiply(dy, active, out=self._ws.get("relu_dy", y.shape, y.dtype))
         dx, dw, db = cl.conv2d_backward(
             dy, cols, x_shape, self.params["weight"], self.stride, self.pad, self.input_grad, self._ws
         )

@@ -1,0 +1,76 @@
+"""The training loop: determinism, history, divergence, evaluation."""
+
+import numpy as np
+import pytest
+
+from convlearn.nn.model import build
+from convlearn.nn.train import TrainConfig, evaluate, minibatches, train
+
+
+def _data(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 3, 32, 32), dtype=np.uint8), rng.integers(0, 10, n)
+
+
+def test_minibatches_cover_every_sample_once():
+    batches = minibatches(10, 4, np.random.default_rng(0))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(np.concatenate(batches).tolist()) == list(range(10))
+
+
+def test_same_seeds_give_bit_identical_weights():
+    x, y = _data()
+    config = TrainConfig(epochs=2, batch_size=16, lr=0.02, schedule="cosine")
+    nets = [build("tiny", seed=3) for _ in range(2)]
+    for net in nets:
+        train(net, x, y, config)
+    for key, value in nets[0].params().items():
+        assert np.array_equal(value, nets[1].params()[key]), key
+
+
+def test_data_seed_changes_the_order_and_so_the_weights():
+    x, y = _data()
+    a, b = build("tiny", seed=3), build("tiny", seed=3)
+    train(a, x, y, TrainConfig(epochs=1, batch_size=16, data_seed=0))
+    train(b, x, y, TrainConfig(epochs=1, batch_size=16, data_seed=1))
+    assert not np.array_equal(a.params()["conv1.weight"], b.params()["conv1.weight"])
+
+
+def test_history_records_each_epoch_and_the_loss_falls():
+    x, y = _data(100)
+    net = build("tiny", seed=0)
+    history = train(net, x, y, TrainConfig(epochs=8, batch_size=25, lr=0.05), test=(x, y))
+    assert [h["epoch"] for h in history] == list(range(1, 9))
+    assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "lr", "test_loss", "test_accuracy", "seconds"}
+    assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.3
+    loss, acc = evaluate(net, x, y)
+    assert loss == pytest.approx(history[-1]["test_loss"])
+    assert acc == pytest.approx(history[-1]["test_accuracy"])
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_divergence_stops_with_the_epoch_and_step():
+    x, y = _data()
+    net = build("tiny", seed=0)
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step \d+"):
+        train(net, x, y, TrainConfig(epochs=1, batch_size=16, lr=1e6, schedule="constant"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": -1}, "batch_size"),
+        ({"schedule": "linear"}, "schedule"),
+        ({"lr": float("nan")}, "lr"),
+    ],
+)
+def test_bad_config(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs)
+
+
+def test_labels_of_the_wrong_length_are_refused():
+    x, y = _data()
+    with pytest.raises(ValueError, match="labels"):
+        train(build("tiny"), x, y[:-1], TrainConfig(epochs=1))
