@@ -292,7 +292,11 @@ def dropout(x, p=0.5, seed=0, train=True):
 
 def dropout_backward(dy, mask):
     """Gradient of `dropout`: dy * mask (mask None means evaluation: dy)."""
-    return dy.copy() if mask is None else dy * mask
+    check_float_array("dy", dy)
+    if mask is None:
+        return dy.copy()
+    check_like("dy", dy, mask.shape, mask.dtype)
+    return dy * mask
 
 
 def flatten(x):

@@ -7,6 +7,10 @@ layout the fast kernels want (see `convlearn.nn.im2col`); `Net` converts at
 its boundaries, so everything a user sees is NCHW. Parameters keep the
 public layouts: conv weights (F, C, KH, KW) and linear weights (out, in).
 
+Large scratch arrays are reused from step to step (see
+`convlearn.nn.channels_last.Workspace`), so the dx a backward returns may
+live in such a buffer: it is valid until that layer's next backward.
+
 A conv or linear layer applies its ReLU in place, as Caffe's in-place ReLU
 does, so the layer's output ("conv1", "fc6") is the rectified activation
 that the paper analysed. Only the last classifier layer has ``relu=False``.
@@ -68,7 +72,10 @@ class Conv2d(Layer):
         self._ws = cl.Workspace()
 
     def forward(self, x, train=False):
-        y, cols = cl.conv2d_forward(x, self.params["weight"], self.params["bias"], self.stride, self.pad, self._ws)
+        # An evaluation pass gets scratch of its own, so that it cannot
+        # overwrite the window matrix a pending backward still needs.
+        ws = self._ws if train else self._ws.child("eval")
+        y, cols = cl.conv2d_forward(x, self.params["weight"], self.params["bias"], self.stride, self.pad, ws)
         if self.relu:
             np.maximum(y, 0, out=y)
         if train:
@@ -181,8 +188,15 @@ class Linear(Layer):
         super().__init__(name)
         self.relu = relu
         rng = _checks.to_generator(0 if rng is None else rng)
+        if relu:
+            weight = _he_normal(rng, (out_features, in_features), in_features, 2.0)
+        else:
+            # The classifier starts near zero (std 0.01, as Caffe's AlexNet
+            # fc8), so the first softmax is almost uniform and the first loss
+            # is about ln(classes), whatever the scale of the features below.
+            weight = (rng.standard_normal((out_features, in_features)) * 0.01).astype(np.float32)
         self.params = {
-            "weight": _he_normal(rng, (out_features, in_features), in_features, 2.0 if relu else 1.0),
+            "weight": weight,
             "bias": np.zeros(out_features, np.float32),
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}

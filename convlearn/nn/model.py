@@ -257,10 +257,16 @@ def load(path):
     """
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+        f = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise ValueError(f"{path}: not a readable .npz file ({e})") from e
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a convlearn net (a single array, not an .npz archive)")
+    try:
+        with f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path}: a damaged .npz file ({e})") from e
     for key in ("meta.arch", "meta.mean", "meta.std"):
         if key not in arrays:
             raise ValueError(f"{path}: not a convlearn net (no {key!r} entry)")
@@ -282,5 +288,8 @@ def load(path):
                 f"architecture {arch!r} expects {value.shape} {value.dtype}"
             )
         value[...] = stored[key]
-    net.set_normalization(arrays["meta.mean"], arrays["meta.std"])
+    try:
+        net.set_normalization(arrays["meta.mean"], arrays["meta.std"])
+    except ValueError as e:
+        raise ValueError(f"{path}: bad normalisation entries: {e}") from e
     return net
