@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from convlearn.nn.model import build
-from convlearn.nn.train import TrainConfig, evaluate, minibatches, train
+from convlearn.nn.train import TrainConfig, augment, evaluate, minibatches, train
 
 
 def _data(n=64, seed=0):
@@ -74,3 +74,92 @@ def test_labels_of_the_wrong_length_are_refused():
     x, y = _data()
     with pytest.raises(ValueError, match="labels"):
         train(build("tiny"), x, y[:-1], TrainConfig(epochs=1))
+
+
+class _StopAfter:
+    """A reporter that interrupts the run after a number of finished epochs."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def info(self, message):
+        if message.startswith("epoch "):
+            self.epochs -= 1
+            if self.epochs == 0:
+                raise KeyboardInterrupt
+
+    def status(self, message):
+        pass
+
+    def end_status(self):
+        pass
+
+
+def test_an_interrupted_run_resumes_to_identical_weights(tmp_path):
+    x, y = _data(48)
+    config = TrainConfig(epochs=3, batch_size=16, lr=0.02)
+    whole = build("small", seed=1)  # has no dropout; "paper" is covered below
+    train(whole, x, y, config)
+    ckpt = tmp_path / "run.ckpt.npz"
+    resumed = build("small", seed=1)
+    with pytest.raises(KeyboardInterrupt):
+        train(resumed, x, y, config, checkpoint=ckpt, reporter=_StopAfter(1))
+    assert ckpt.exists() and not list(tmp_path.glob("*.tmp.npz"))
+    resumed = build("small", seed=1)  # a fresh process would start from scratch weights
+    history = train(resumed, x, y, config, checkpoint=ckpt)
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    for key, value in whole.params().items():
+        assert np.array_equal(value, resumed.params()[key]), key
+
+
+def test_resume_restores_dropout_generators(tmp_path):
+    x, y = _data(32)
+    config = TrainConfig(epochs=2, batch_size=32, lr=0.01)
+    whole = build("paper", seed=2)
+    train(whole, x, y, config)
+    ckpt = tmp_path / "paper.ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        train(build("paper", seed=2), x, y, config, checkpoint=ckpt, reporter=_StopAfter(1))
+    resumed = build("paper", seed=2)
+    train(resumed, x, y, config, checkpoint=ckpt)
+    for key, value in whole.params().items():
+        assert np.array_equal(value, resumed.params()[key]), key
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    x, y = _data(32)
+    ckpt = tmp_path / "run.ckpt.npz"
+    train(build("tiny"), x, y, TrainConfig(epochs=1, batch_size=16), checkpoint=ckpt)
+    with pytest.raises(ValueError, match="another run"):
+        train(build("tiny"), x, y, TrainConfig(epochs=2, batch_size=16), checkpoint=ckpt)
+
+
+def test_a_corrupt_checkpoint_is_named(tmp_path):
+    x, y = _data(32)
+    ckpt = tmp_path / "run.ckpt.npz"
+    ckpt.write_bytes(b"not a zip file")
+    with pytest.raises(ValueError, match="run.ckpt.npz"):
+        train(build("tiny"), x, y, TrainConfig(epochs=1), checkpoint=ckpt)
+
+
+def test_augment_crops_and_flips_within_the_padded_image():
+    rng = np.random.default_rng(0)
+    images = rng.integers(1, 256, (64, 3, 8, 8), dtype=np.uint8)
+    out = augment(images, np.random.default_rng(1), crop_pad=2, flip=True)
+    assert out.shape == images.shape and out.dtype == np.uint8
+    # every output is a shifted, possibly mirrored copy: its non-zero pixels
+    # form a window of the original
+    for img, aug in zip(images, out):
+        found = False
+        for cand in (aug, aug[:, :, ::-1]):
+            for dy in range(-2, 3):
+                for dx in range(-2, 3):
+                    shifted = np.zeros_like(img)
+                    src = img[:, max(dy, 0) : 8 + min(dy, 0), max(dx, 0) : 8 + min(dx, 0)]
+                    shifted[:, max(-dy, 0) : 8 + min(-dy, 0), max(-dx, 0) : 8 + min(-dx, 0)] = src
+                    found |= np.array_equal(shifted, cand)
+        assert found
+    assert not np.array_equal(out, images)
+    same = augment(images, np.random.default_rng(1), crop_pad=2, flip=True)
+    assert np.array_equal(out, same)
+    assert np.array_equal(augment(images, rng, crop_pad=0, flip=False), images)
