@@ -68,7 +68,8 @@ def main(argv=None):
         predictions.append(net.predict(data.x_test))
     if len(predictions) > 1:
         agree = np.mean([np.mean(predictions[0] == p) for p in predictions[1:]])
-        print(f"nets 2.. agree with net 1 on {agree:.1%} of the test images (same data, different seeds)")
+        others = "net 2 agrees" if len(predictions) == 2 else f"nets 2..{len(predictions)} agree (on average)"
+        print(f"{others} with net 1 on {agree:.1%} of the test predictions (same data, different seeds)")
     print(f"done in {time.perf_counter() - t0:.0f}s")
     return 0
 
