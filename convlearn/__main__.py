@@ -1,0 +1,83 @@
+"""``python -m convlearn <command>``: the steps of the study, one at a time.
+
+    train      train several nets that differ only in their seed
+    download   fetch a data set (same as ``python -m convlearn.datasets download``)
+
+Run ``python -m convlearn <command> --help`` for each command's options.
+"""
+
+import argparse
+import sys
+
+from .nn.model import architectures
+from .nn.optim import SCHEDULES
+from .nn.train import TrainConfig
+from .progress import Reporter
+
+
+def _add_train(sub):
+    p = sub.add_parser("train", help="train nets that differ only in their seed",
+                       description="Train one net per seed into OUT (resumes after an interruption).")
+    p.add_argument("--arch", default="paper", choices=architectures(), help="architecture (default paper)")
+    p.add_argument("--data", default=None,
+                   help="cifar-10-batches-py folder, cifar-10-python.tar.gz, or an image folder "
+                   "(root/train/<class>, root/test/<class>); default: the synthetic set")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="one net per seed (default 0 1 2 3)")
+    p.add_argument("--out", default="runs", help="folder for weights, histories, checkpoints (default ./runs)")
+    defaults = TrainConfig()
+    p.add_argument("--epochs", type=int, default=defaults.epochs)
+    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
+    p.add_argument("--schedule", default=defaults.schedule, choices=SCHEDULES)
+    p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    p.add_argument("--data-seed", type=int, default=defaults.data_seed, help="batch order and augmentation")
+    p.add_argument("--vary-data-order", action="store_true", help="give each seed its own batch order")
+    p.add_argument("--no-augment", action="store_true", help="no random crops or flips")
+    p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
+    p.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
+    p.add_argument("--jobs", type=int, default=1, help="nets trained at once, in separate processes")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _train(args):
+    from .runs import open_dataset, train_seeds
+
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
+        weight_decay=args.weight_decay, data_seed=args.data_seed,
+        crop_pad=0 if args.no_augment else TrainConfig.crop_pad, flip=not args.no_augment,
+    )
+    reporter = Reporter(enabled=not args.quiet)
+    data = open_dataset(args.data, args.n_train, args.n_test)
+    if args.data is None:
+        reporter.info("data: the synthetic set (pass --data PATH for CIFAR-10 or your own image folder)")
+    histories = train_seeds(args.arch, data, args.seeds, config, args.out, args.vary_data_order, args.jobs, reporter)
+    for seed, history in histories.items():
+        last = history[-1]
+        print(f"seed {seed}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs "
+              f"({sum(h['seconds'] for h in history):.0f}s) -> {args.out}/net-{seed}.npz")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m convlearn", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    sub.add_parser("download", help="fetch a data set", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "download":
+        from .datasets.__main__ import main as download_main
+
+        return download_main(["download", *rest])
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    try:
+        _train(args)
+    except (ValueError, TypeError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""Several seeds into a run folder, and the `python -m convlearn train` command, killed and resumed."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from convlearn.__main__ import main
+from convlearn.datasets import synthetic
+from convlearn.nn.model import load
+from convlearn.nn.train import TrainConfig
+from convlearn.runs import channel_stats, load_seeds, net_paths, open_dataset, train_seeds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_channel_stats_match_numpy_on_the_whole_array():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (37, 3, 5, 4), dtype=np.uint8)
+    mean, std = channel_stats(images, chunk=8)
+    x = images / 255.0
+    np.testing.assert_allclose(mean, x.mean(axis=(0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(std, x.std(axis=(0, 2, 3)), rtol=1e-9)
+
+
+def test_train_seeds_writes_each_net_and_skips_finished_ones(tmp_path):
+    data = synthetic(64, 32, seed=0)
+    config = TrainConfig(epochs=2, batch_size=32)
+    histories = train_seeds("tiny", data, [0, 1], config, tmp_path)
+    assert sorted(histories) == [0, 1]
+    nets = load_seeds(tmp_path, [0, 1])
+    for seed in (0, 1):
+        weights, history, ckpt = net_paths(tmp_path, seed)
+        assert weights.exists() and not ckpt.exists()
+        record = json.loads(history.read_text())
+        assert record["seed"] == seed and record["config"] == config.to_dict() and len(record["history"]) == 2
+        np.testing.assert_allclose(nets[seed].mean, channel_stats(data.x_train)[0], rtol=1e-6)
+    assert not np.array_equal(nets[0].params()["conv1.weight"], nets[1].params()["conv1.weight"])
+    before = net_paths(tmp_path, 0)[0].stat().st_mtime_ns
+    again = train_seeds("tiny", data, [0, 1], config, tmp_path)
+    assert again == histories
+    assert net_paths(tmp_path, 0)[0].stat().st_mtime_ns == before  # not retrained
+
+
+def test_vary_data_order_gives_each_seed_its_own_data_seed(tmp_path):
+    data = synthetic(64, 32, seed=0)
+    train_seeds("tiny", data, [0, 1], TrainConfig(epochs=1, batch_size=32, data_seed=5), tmp_path, vary_data_order=True)
+    seeds = [json.loads(net_paths(tmp_path, s)[1].read_text())["config"]["data_seed"] for s in (0, 1)]
+    assert seeds == [5, 6]
+
+
+def test_duplicate_seeds_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="seeds must be distinct"):
+        train_seeds("tiny", synthetic(10, 10), [1, 1], TrainConfig(epochs=1), tmp_path)
+
+
+def test_open_dataset_names_a_missing_path(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        open_dataset(tmp_path / "nowhere")
+
+
+def _train_command(out, epochs=4):
+    return [
+        sys.executable, "-m", "convlearn", "train", "--arch", "small", "--seeds", "3",
+        "--epochs", str(epochs), "--n-train", "768", "--n-test", "64", "--out", str(out),
+    ]
+
+
+def test_a_killed_training_run_resumes_to_bit_identical_weights(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
+    subprocess.run(_train_command(tmp_path / "whole") + ["--quiet"], env=env, check=True, timeout=600)
+
+    out = tmp_path / "killed"
+    ckpt = net_paths(out, 3)[2]
+    proc = subprocess.Popen(_train_command(out) + ["--quiet"], env=env)
+    deadline = time.monotonic() + 300
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "the run ended before it could be killed"
+    with np.load(ckpt, allow_pickle=False) as f:
+        done = json.loads(str(f["meta.json"]))["epochs_done"]
+    assert 1 <= done < 4
+    assert not list(out.glob("*.tmp*")), "a half-written file was left behind"
+
+    resumed = subprocess.run(_train_command(out), env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {ckpt} after epoch {done}" in resumed.stderr
+    whole, again = load(net_paths(tmp_path / "whole", 3)[0]), load(net_paths(out, 3)[0])
+    for key, value in whole.params().items():
+        assert np.array_equal(value, again.params()[key]), key
+
+
+def test_the_train_command_reports_bad_data_without_a_traceback(tmp_path, capsys):
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 1
+    assert "does not exist" in capsys.readouterr().err
