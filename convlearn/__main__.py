@@ -36,6 +36,7 @@ def _add_train(sub):
     p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
     p.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
     p.add_argument("--jobs", type=int, default=1, help="nets trained at once, in separate processes")
+    p.add_argument("--eval-every", type=int, default=1, help="test every N epochs (and after the last)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -51,7 +52,8 @@ def _train(args):
     data = open_dataset(args.data, args.n_train, args.n_test)
     if args.data is None:
         reporter.info("data: the synthetic set (pass --data PATH for CIFAR-10 or your own image folder)")
-    histories = train_seeds(args.arch, data, args.seeds, config, args.out, args.vary_data_order, args.jobs, reporter)
+    histories = train_seeds(args.arch, data, args.seeds, config, args.out, args.vary_data_order, args.jobs, reporter,
+                            args.eval_every)
     for seed, history in histories.items():
         last = history[-1]
         print(f"seed {seed}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs "

@@ -95,7 +95,7 @@ def _finished(weights, history_path, config):
     return record.get("config") == config.to_dict() and len(record.get("history", [])) == config.epochs
 
 
-def _train_one(arch, seed, data, config, out, reporter):
+def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
     weights, history_path, ckpt = net_paths(out, seed)
     if _finished(weights, history_path, config):
         reporter.info(f"seed {seed}: already trained ({weights})")
@@ -104,7 +104,7 @@ def _train_one(arch, seed, data, config, out, reporter):
     net.set_normalization(*channel_stats(data.x_train))
     reporter.info(f"seed {seed}: training {arch} for {config.epochs} epochs on {len(data.x_train)} images")
     history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test),
-                    reporter=reporter, checkpoint=ckpt)
+                    reporter=reporter, checkpoint=ckpt, eval_every=eval_every)
     net.save(weights)
     _write_json(history_path, {"arch": arch, "seed": seed, "config": config.to_dict(),
                                "version": __version__, "history": history})
@@ -114,8 +114,8 @@ def _train_one(arch, seed, data, config, out, reporter):
 
 def _train_one_in_child(args):
     """Entry point of a worker process: a reporter of its own that names the seed."""
-    arch, seed, data, config, out, quiet = args
-    return _train_one(arch, seed, data, config, out, _SeedReporter(seed, enabled=not quiet))
+    arch, seed, data, config, out, quiet, eval_every = args
+    return _train_one(arch, seed, data, config, out, _SeedReporter(seed, enabled=not quiet), eval_every)
 
 
 class _SeedReporter(Reporter):
@@ -136,7 +136,7 @@ class _SeedReporter(Reporter):
 
 
 def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_order=False,
-                jobs=1, reporter=None):
+                jobs=1, reporter=None, eval_every=1):
     """Train one net per seed into the folder ``out``; returns {seed: history}.
 
     Parameters
@@ -153,6 +153,8 @@ def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_o
     jobs : int
         Nets trained at once, each in a process of its own with
         (cores // jobs) BLAS threads.
+    eval_every : int
+        Evaluate on the test split every this many epochs (and after the last).
     """
     seeds = [int(s) for s in seeds]
     if len(set(seeds)) != len(seeds) or not seeds:
@@ -161,14 +163,14 @@ def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_o
     configs = {s: replace(config, data_seed=config.data_seed + s) if vary_data_order else config for s in seeds}
     if jobs <= 1 or len(seeds) == 1:
         reporter = silent(reporter)
-        return {s: _train_one(arch, s, data, configs[s], out, reporter) for s in seeds}
+        return {s: _train_one(arch, s, data, configs[s], out, reporter, eval_every) for s in seeds}
     quiet = reporter is None or not reporter.enabled
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
     saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     os.environ.update({k: threads for k in saved})  # children read these when numpy loads
     try:
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-            work = [(arch, s, data, configs[s], out, quiet) for s in seeds]
+            work = [(arch, s, data, configs[s], out, quiet, eval_every) for s in seeds]
             return dict(zip(seeds, pool.map(_train_one_in_child, work, chunksize=1)))
     finally:
         for k, v in saved.items():

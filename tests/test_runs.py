@@ -100,3 +100,20 @@ def test_a_killed_training_run_resumes_to_bit_identical_weights(tmp_path):
 def test_the_train_command_reports_bad_data_without_a_traceback(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path)]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_parallel_jobs_give_the_weights_of_a_serial_run(tmp_path):
+    data = synthetic(64, 32, seed=0)
+    config = TrainConfig(epochs=1, batch_size=32)
+    train_seeds("tiny", data, [0, 1], config, tmp_path / "serial")
+    train_seeds("tiny", data, [0, 1], config, tmp_path / "parallel", jobs=2)
+    for seed in (0, 1):
+        a, b = (load(net_paths(tmp_path / run, seed)[0]) for run in ("serial", "parallel"))
+        for key, value in a.params().items():
+            np.testing.assert_allclose(value, b.params()[key], rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_eval_every_evaluates_only_those_epochs_and_the_last(tmp_path):
+    data = synthetic(64, 32, seed=0)
+    histories = train_seeds("tiny", data, [0], TrainConfig(epochs=3, batch_size=32), tmp_path, eval_every=2)
+    assert ["test_accuracy" in h for h in histories[0]] == [False, True, True]

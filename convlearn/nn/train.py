@@ -186,7 +186,7 @@ def _load_checkpoint(path, net, opt, data_rng, config):
 # the loop
 
 
-def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, checkpoint=None):
+def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, checkpoint=None, eval_every=1):
     """Train ``net`` in place; returns the per-epoch history (a list of dicts).
 
     Parameters
@@ -198,7 +198,7 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
     labels : ndarray of shape (N,), integers in [0, 10)
     config : TrainConfig
     test : (images, labels), optional
-        Evaluated after every epoch.
+        Evaluated after every ``eval_every``-th epoch and after the last.
     reporter : convlearn.progress.Reporter, optional
         Progress lines with the rate and ETA; silent when None.
     checkpoint : path, optional
@@ -211,7 +211,7 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
     history : list of dict
         Per epoch: epoch, train_loss (mean over the epoch's steps),
         train_accuracy (on the augmented batches as seen, dropout on),
-        test_loss and test_accuracy (when ``test`` is given), lr (at the
+        test_loss and test_accuracy (in the epochs evaluated), lr (at the
         epoch's last step) and seconds.
 
     Raises
@@ -259,7 +259,7 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
             )
         reporter.end_status()
         record = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": correct / seen, "lr": lr}
-        if test is not None:
+        if test is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs):
             record["test_loss"], record["test_accuracy"] = evaluate(net, *test)
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
@@ -268,7 +268,7 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
         reporter.info(
             f"epoch {record['epoch']}: train loss {record['train_loss']:.3f}, "
             f"train acc {record['train_accuracy']:.3f}"
-            + (f", test acc {record['test_accuracy']:.3f}" if test is not None else "")
+            + (f", test acc {record['test_accuracy']:.3f}" if "test_accuracy" in record else "")
             + f", {record['seconds']:.1f}s"
         )
     return history
