@@ -1,5 +1,7 @@
 """The training loop: determinism, history, divergence, evaluation."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -163,3 +165,23 @@ def test_augment_crops_and_flips_within_the_padded_image():
     same = augment(images, np.random.default_rng(1), crop_pad=2, flip=True)
     assert np.array_equal(out, same)
     assert np.array_equal(augment(images, rng, crop_pad=0, flip=False), images)
+
+
+def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    x, y = _data(32)
+    net = build("tiny", seed=0)
+    ckpt = tmp_path / "run.ckpt.npz"
+    config = TrainConfig(epochs=3, batch_size=16)
+    forward = net.forward
+    calls = []
+
+    def forward_that_diverges_in_epoch_two(x, train=False):
+        calls.append(train)
+        logits = forward(x, train)
+        return logits * np.nan if sum(calls) > 2 else logits  # two training steps per epoch
+
+    monkeypatch.setattr(net, "forward", forward_that_diverges_in_epoch_two)
+    with pytest.raises(FloatingPointError, match="epoch 2, step 1.*holds epoch 1"):
+        train(net, x, y, config, checkpoint=ckpt)
+    with np.load(ckpt, allow_pickle=False) as f:
+        assert json.loads(str(f["meta.json"]))["epochs_done"] == 1
