@@ -35,47 +35,14 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from convlearn.nn import functional as F  # noqa: E402
-from convlearn.nn import layers as L  # noqa: E402
 from convlearn.nn.model import build  # noqa: E402
 from convlearn.nn.optim import SGD  # noqa: E402
+from convlearn.nn.pytorch import to_torch  # noqa: E402
 
 try:
     import torch
 except ImportError:
     sys.exit("this benchmark needs PyTorch CPU: pip install torch==2.13.0")
-
-
-def torch_twin(net):
-    """A torch.nn.Sequential computing exactly what ``net`` computes, with its weights."""
-    nn = torch.nn
-    mods = []
-    for layer in net.layers:
-        if isinstance(layer, L.Conv2d):
-            w = layer.params["weight"]
-            m = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], stride=layer.stride, padding=layer.pad)
-        elif isinstance(layer, L.Linear):
-            w = layer.params["weight"]
-            m = nn.Linear(w.shape[1], w.shape[0])
-        elif isinstance(layer, L.AvgPool2d):
-            m = nn.AvgPool2d(layer.size, layer.stride, layer.pad)
-        elif isinstance(layer, L.MaxPool2d):
-            m = nn.MaxPool2d(layer.size, layer.stride, layer.pad)
-        elif isinstance(layer, L.LocalResponseNorm):
-            m = nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-        elif isinstance(layer, L.Flatten):
-            m = nn.Flatten()
-        elif isinstance(layer, L.Dropout):
-            m = nn.Dropout(layer.p)
-        else:
-            raise TypeError(f"no PyTorch twin for {layer!r}")
-        if layer.params:
-            with torch.no_grad():
-                m.weight.copy_(torch.from_numpy(layer.params["weight"]))
-                m.bias.copy_(torch.from_numpy(layer.params["bias"]))
-        mods.append(m)
-        if getattr(layer, "relu", False):
-            mods.append(nn.ReLU())
-    return nn.Sequential(*mods)
 
 
 def median_seconds(fn, rounds_log):
@@ -94,7 +61,7 @@ def main():
     print(f"batch {args.batch}, float32, {args.threads} threads, numpy {np.__version__}, torch {torch.__version__}")
     for arch in args.arch:
         net = build(arch, seed=0)
-        twin = torch_twin(net)
+        twin = to_torch(net)
         twin.eval()
         with torch.no_grad():
             ref = twin(xt).numpy()

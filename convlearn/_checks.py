@@ -75,10 +75,11 @@ def check_labels(name, labels, n, n_classes):
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
     if labels.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one per sample, got {labels.shape}")
-    if n and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"{name} must be in [0, {n_classes}), got {bad}")
+        raise ValueError(f"{name} must have shape ({n},), one label per sample, got shape {labels.shape}")
+    bad = (labels < 0) | (labels >= n_classes)
+    if bad.any():
+        i = np.flatnonzero(bad)[0]
+        raise ValueError(f"{name} must be in [0, {n_classes}), got {labels[i]} at index {i} ({n_classes} classes)")
     return labels.astype(np.int64, copy=False)
 
 

@@ -14,13 +14,13 @@ run again after an interruption picks up where it stopped.
 import json
 import multiprocessing
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
+from ._files import atomic_write
 from .nn.model import build, load
 from .nn.train import TrainConfig, train
 from .progress import Reporter, silent
@@ -78,10 +78,8 @@ def net_paths(out, seed):
 
 def _write_json(path, obj):
     """Write JSON atomically: a temporary file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp.json")
-    with os.fdopen(fd, "w") as f:
+    with atomic_write(path, "w") as f:
         json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
 
 
 def _finished(weights, history_path, config):

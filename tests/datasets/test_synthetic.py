@@ -49,7 +49,7 @@ BAD_FIELDS = [
     ),
     ("y_train", np.zeros(6, np.float64), TypeError, r"y_train must hold integers.*float64"),
     ("y_train", np.zeros(5, np.int64), ValueError, r"y_train must have shape \(6,\).*\(5,\)"),
-    ("y_test", np.array([0, 1, 3, 0]), ValueError, r"y_test must be in \[0, 3\) for 3 classes.*3 at index 2"),
+    ("y_test", np.array([0, 1, 3, 0]), ValueError, r"y_test must be in \[0, 3\), got 3 at index 2"),
     ("y_test", np.array([0, -1, 2, 0]), ValueError, r"y_test must be in \[0, 3\).*got -1 at index 1"),
     ("classes", ["a", "b", 3], TypeError, r"classes must be a list of str"),
     ("classes", "abc", TypeError, r"classes must be a list of str"),

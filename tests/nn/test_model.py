@@ -16,6 +16,7 @@ from convlearn.nn.functional import softmax_cross_entropy
 from convlearn.nn.gradcheck import numerical_gradient, relative_error
 from convlearn.nn.model import architectures, build, load
 from convlearn.nn.optim import SGD
+from convlearn.nn.pytorch import to_torch, weighted_module
 
 PAPER_LAYERS = [
     "conv1", "pool1", "norm1",
@@ -106,56 +107,15 @@ def torch():
     return torch
 
 
-def torch_twin(torch, net):
-    """(nn.Sequential, {layer name: module whose output is that layer's output}).
-
-    Conv and linear layers carry their ReLU, so their output is the ReLU module
-    that follows (the bare module for the classifier). Dropout layers get
-    their twin's p from our layer.
-    """
-    nn = torch.nn
-    modules, outputs, weighted = [], {}, {}
-    for layer in net.layers:
-        if isinstance(layer, L.Conv2d):
-            F, C, KH, KW = layer.params["weight"].shape
-            m = nn.Conv2d(C, F, (KH, KW), stride=layer.stride, padding=layer.pad)
-        elif isinstance(layer, L.Linear):
-            n_out, n_in = layer.params["weight"].shape
-            m = nn.Linear(n_in, n_out)
-        elif isinstance(layer, L.AvgPool2d):
-            m = nn.AvgPool2d(layer.size, layer.stride, layer.pad)
-        elif isinstance(layer, L.MaxPool2d):
-            m = nn.MaxPool2d(layer.size, layer.stride, layer.pad)
-        elif isinstance(layer, L.LocalResponseNorm):
-            m = nn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
-        elif isinstance(layer, L.Flatten):
-            m = nn.Flatten()
-        elif isinstance(layer, L.Dropout):
-            m = nn.Dropout(layer.p)
-        else:
-            raise TypeError(f"no twin for {layer!r}")
-        if layer.params:
-            with torch.no_grad():
-                m.weight.copy_(torch.from_numpy(layer.params["weight"]))
-                m.bias.copy_(torch.from_numpy(layer.params["bias"]))
-            weighted[layer.name] = m
-        modules.append(m)
-        if getattr(layer, "relu", False):
-            m = nn.ReLU()
-            modules.append(m)
-        outputs[layer.name] = m
-    return nn.Sequential(*modules), outputs, weighted
-
-
 @pytest.mark.parametrize("arch", ["paper", "small"])
 def test_twin_logits_and_activations(torch, arch):
     net = build(arch, seed=5)
-    twin, outputs, _ = torch_twin(torch, net)
+    twin = to_torch(net)
     twin.eval()
     x = net.preprocess(images(6, 6))
     taken = {}
-    for name, m in outputs.items():
-        m.register_forward_hook(lambda mod, inp, out, name=name: taken.__setitem__(name, out.detach().numpy()))
+    for name in net.layer_names:
+        getattr(twin, name).register_forward_hook(lambda mod, inp, out, name=name: taken.__setitem__(name, out.detach().numpy()))
     with torch.no_grad():
         ref = twin(torch.from_numpy(x)).numpy()
     logits = net.forward(x)
@@ -172,7 +132,7 @@ def test_twin_parameter_gradients(torch, arch):
     for layer in net.layers:  # no dropout randomness on either side
         if isinstance(layer, L.Dropout):
             layer.p = 0.0
-    twin, _, weighted = torch_twin(torch, net)
+    twin = to_torch(net)
     twin.train()
     x = net.preprocess(images(8, 8))
     y = labels(8, 9)
@@ -186,7 +146,8 @@ def test_twin_parameter_gradients(torch, arch):
     assert loss == pytest.approx(loss_t.item(), rel=1e-5)
     grads = net.grads()
     errors = {}
-    for name, m in weighted.items():
+    for name in {key.split(".")[0] for key in grads}:
+        m = weighted_module(twin, name)
         for key in ("weight", "bias"):
             ours = grads[f"{name}.{key}"]
             theirs = getattr(m, key).grad.numpy()
