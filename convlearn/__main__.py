@@ -41,13 +41,17 @@ def _add_train(sub):
 
 
 def _train(args):
-    from .runs import open_dataset, train_seeds
+    from .runs import net_paths, open_dataset, train_seeds
 
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
         weight_decay=args.weight_decay, data_seed=args.data_seed,
         crop_pad=0 if args.no_augment else TrainConfig.crop_pad, flip=not args.no_augment,
     )
+    for flag in ("n_train", "n_test", "jobs", "eval_every"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     reporter = Reporter(enabled=not args.quiet)
     data = open_dataset(args.data, args.n_train, args.n_test)
     if args.data is None:
@@ -57,7 +61,7 @@ def _train(args):
     for seed, history in histories.items():
         last = history[-1]
         print(f"seed {seed}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs "
-              f"({sum(h['seconds'] for h in history):.0f}s) -> {args.out}/net-{seed}.npz")
+              f"({sum(h['seconds'] for h in history):.0f}s) -> {net_paths(args.out, seed)[0]}")
 
 
 def main(argv=None):
@@ -75,7 +79,7 @@ def main(argv=None):
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         _train(args)
-    except (ValueError, TypeError, FloatingPointError) as e:
+    except (ValueError, TypeError, FloatingPointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0

@@ -84,9 +84,11 @@ def check_labels(name, labels, n, n_classes):
 
 
 def to_generator(seed):
-    """An int or a numpy Generator (or SeedSequence) -> a numpy Generator."""
+    """A non-negative int or a numpy Generator -> a numpy Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if _is_int(seed) or isinstance(seed, np.random.SeedSequence):
+    if _is_int(seed):
+        if seed < 0:
+            raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {seed}")
         return np.random.default_rng(seed)
-    raise TypeError(f"seed must be an int or a numpy Generator, got {seed!r}")
+    raise TypeError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")

@@ -1,10 +1,27 @@
 """Writing files so that an interruption never leaves a half-written one."""
 
 import contextlib
+import hashlib
 import os
 import tempfile
 
-__all__ = ["atomic_write"]
+import numpy as np
+
+__all__ = ["atomic_write", "array_digest"]
+
+
+def array_digest(*arrays):
+    """A short SHA-256 hex digest of the arrays' shapes, dtypes and bytes.
+
+    Tells a run's checkpoints and results apart from those of a run on other
+    data; 180 MB of CIFAR-10 hash in a fraction of a second.
+    """
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.shape}{a.dtype.str}".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()[:16]
 
 
 @contextlib.contextmanager
@@ -23,8 +40,16 @@ def atomic_write(path, mode="wb", suffix=".tmp"):
     try:
         with os.fdopen(fd, mode) as f:
             yield f
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask():
+    """The process's umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

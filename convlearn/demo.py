@@ -28,9 +28,9 @@ def _parse(argv):
     p.add_argument("--seed", type=int, default=0, help="seed of the data set and of the first net")
     p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
     args = p.parse_args(argv)
-    for name in ("nets", "epochs", "n_train", "n_test"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    for name in ("nets", "epochs", "n_train", "n_test", "seed"):
+        if getattr(args, name) < (0 if name == "seed" else 1):
+            p.error(f"--{name.replace('_', '-')} must be at least {0 if name == 'seed' else 1}, got {getattr(args, name)}")
     return args
 
 
@@ -42,8 +42,8 @@ def main(argv=None):
     data = synthetic(args.n_train, args.n_test, seed=args.seed)
     print(
         f"data: the synthetic set ({len(data.x_train)} train / {len(data.x_test)} test images, "
-        f"{len(data.classes)} classes, made in {time.perf_counter() - t0:.1f}s); real data comes with "
-        "the CIFAR-10 loaders"
+        f"{len(data.classes)} classes, made in {time.perf_counter() - t0:.1f}s); for real data see "
+        "'python -m convlearn train --help'"
     )
     # No crop: the synthetic shapes already vary in position, and cutting them
     # off slows learning in a run this short.
@@ -59,11 +59,10 @@ def main(argv=None):
         history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test), reporter=reporter)
         seconds = time.perf_counter() - t1
         last = history[-1]
-        rate = args.epochs * len(data.x_train) / seconds
         print(
             f"net {k + 1} (seed {args.seed + k}): test loss {first_loss:.3f} -> {last['test_loss']:.3f}, "
             f"test accuracy {first_acc:.1%} -> {last['test_accuracy']:.1%} "
-            f"after {args.epochs} epochs ({seconds:.0f}s, {rate:.0f} images/s)"
+            f"after {args.epochs} epochs ({seconds:.0f}s with the evaluations)"
         )
         predictions.append(net.predict(data.x_test))
     if len(predictions) > 1:

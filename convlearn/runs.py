@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from ._files import atomic_write
+from ._files import array_digest, atomic_write
 from .nn.model import build, load
 from .nn.train import TrainConfig, train
 from .progress import Reporter, silent
@@ -82,20 +82,32 @@ def _write_json(path, obj):
         json.dump(obj, f, indent=1)
 
 
-def _finished(weights, history_path, config):
-    """True when the seed's weights and a full history of this config exist."""
+def _finished(weights, history_path, arch, config, data):
+    """True when the seed's weights and full history of this very run exist.
+
+    Raises when the folder holds a finished net of another run (another
+    architecture, config or data set), rather than reuse it or overwrite it.
+    """
     if not (weights.exists() and history_path.exists()):
         return False
     try:
         record = json.loads(history_path.read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f"{history_path}: unreadable history ({e}); delete it to train this seed again") from e
-    return record.get("config") == config.to_dict() and len(record.get("history", [])) == config.epochs
+    wanted = {"arch": arch, "config": config.to_dict(), "data": data}
+    found = {k: record.get(k) for k in wanted}
+    if found != wanted:
+        raise ValueError(
+            f"{weights} was trained by another run ({found}), not this one ({wanted}); "
+            "choose another output folder or delete that net's files"
+        )
+    return len(record.get("history", [])) == config.epochs
 
 
 def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
     weights, history_path, ckpt = net_paths(out, seed)
-    if _finished(weights, history_path, config):
+    digest = array_digest(data.x_train, data.y_train)
+    if _finished(weights, history_path, arch, config, digest):
         reporter.info(f"seed {seed}: already trained ({weights})")
         return json.loads(history_path.read_text())["history"]
     net = build(arch, seed=seed)
@@ -104,7 +116,7 @@ def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
     history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test),
                     reporter=reporter, checkpoint=ckpt, eval_every=eval_every)
     net.save(weights)
-    _write_json(history_path, {"arch": arch, "seed": seed, "config": config.to_dict(),
+    _write_json(history_path, {"arch": arch, "seed": seed, "config": config.to_dict(), "data": digest,
                                "version": __version__, "history": history})
     ckpt.unlink(missing_ok=True)
     return history
@@ -155,8 +167,10 @@ def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_o
         Evaluate on the test split every this many epochs (and after the last).
     """
     seeds = [int(s) for s in seeds]
-    if len(set(seeds)) != len(seeds) or not seeds:
-        raise ValueError(f"seeds must be distinct integers, at least one, got {seeds}")
+    if len(set(seeds)) != len(seeds) or not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds must be distinct non-negative integers, at least one, got {seeds}")
+    if int(jobs) < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
     Path(out).mkdir(parents=True, exist_ok=True)
     configs = {s: replace(config, data_seed=config.data_seed + s) if vary_data_order else config for s in seeds}
     if jobs <= 1 or len(seeds) == 1:

@@ -117,3 +117,32 @@ def test_eval_every_evaluates_only_those_epochs_and_the_last(tmp_path):
     data = synthetic(64, 32, seed=0)
     histories = train_seeds("tiny", data, [0], TrainConfig(epochs=3, batch_size=32), tmp_path, eval_every=2)
     assert ["test_accuracy" in h for h in histories[0]] == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"arch": "small"}, {"config": TrainConfig(epochs=1, batch_size=16)}, {"data": synthetic(48, 16, seed=1)}],
+    ids=["arch", "config", "data"],
+)
+def test_a_finished_net_of_another_run_is_neither_reused_nor_overwritten(tmp_path, change):
+    run = {"arch": "tiny", "config": TrainConfig(epochs=1, batch_size=32), "data": synthetic(48, 16, seed=0)}
+    train_seeds(run["arch"], run["data"], [0], run["config"], tmp_path)
+    before = net_paths(tmp_path, 0)[0].read_bytes()
+    run.update(change)
+    with pytest.raises(ValueError, match="trained by another run"):
+        train_seeds(run["arch"], run["data"], [0], run["config"], tmp_path)
+    assert net_paths(tmp_path, 0)[0].read_bytes() == before
+
+
+@pytest.mark.parametrize("flag", ["--eval-every", "--jobs", "--n-train", "--n-test"])
+def test_the_train_command_refuses_counts_below_one(tmp_path, capsys, flag):
+    assert main(["train", "--arch", "tiny", flag, "0", "--out", str(tmp_path)]) == 1
+    assert f"{flag} must be at least 1" in capsys.readouterr().err
+
+
+def test_the_train_command_reports_an_unwritable_output_folder(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = ["train", "--arch", "tiny", "--epochs", "1", "--n-train", "32", "--n-test", "16", "--out", str(blocker)]
+    assert main(args) == 1
+    assert "a-file" in capsys.readouterr().err

@@ -309,7 +309,7 @@ def synthetic(n_train, n_test, seed=0):
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**63))
     elif not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an int or a numpy Generator, got {seed!r}")
+        raise TypeError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
     elif seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     x_train, y_train = _draw_split(int(seed), 0, n_train)

@@ -329,6 +329,8 @@ def softmax_cross_entropy(logits, labels):
     if not np.all(np.isfinite(logits)):
         raise ValueError("logits must be finite; they contain NaN or inf (a diverged net?)")
     N, K = logits.shape
+    if N == 0 or K == 0:
+        raise ValueError(f"logits must hold at least one sample and one class, got shape {logits.shape}")
     labels = check_labels("labels", labels, N, K)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_z = np.log(np.exp(shifted).sum(axis=1))

@@ -206,6 +206,8 @@ class Net:
         their ReLU, linear layers (N, out) after theirs.
         """
         layers = [layers] if isinstance(layers, str) else list(layers)
+        if not layers:
+            raise ValueError(f"layers must name at least one layer of {self.layer_names}")
         unknown = [n for n in layers if n not in self._by_name]
         if unknown:
             raise ValueError(f"unknown layer names {unknown}; this net has {self.layer_names}")
@@ -215,6 +217,7 @@ class Net:
     def predict(self, images, batch_size=500):
         """Class indices (N,) int64 for uint8 images (N, 3, 32, 32)."""
         batch_size = _checks.check_positive_int("batch_size", batch_size)
+        self.preprocess(images[:0] if isinstance(images, np.ndarray) else images)  # type and shape checks
         out = np.empty(len(images), np.int64)
         for start in range(0, len(images), batch_size):
             x = self.preprocess(images[start : start + batch_size])

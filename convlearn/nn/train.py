@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import __version__, _checks
-from .._files import atomic_write
+from .._files import array_digest, atomic_write
 from ..progress import silent
 from .functional import softmax_cross_entropy
 from .layers import Dropout
@@ -129,11 +129,12 @@ def _generators(net, data_rng):
     return gens
 
 
-def _save_checkpoint(path, net, opt, data_rng, history, config):
+def _save_checkpoint(path, net, opt, data_rng, history, config, data):
     meta = {
         "version": __version__,
         "arch": net.arch,
         "config": config.to_dict(),
+        "data": data,
         "epochs_done": len(history),
         "history": history,
         "generators": {k: g.bit_generator.state for k, g in _generators(net, data_rng).items()},
@@ -147,7 +148,7 @@ def _save_checkpoint(path, net, opt, data_rng, history, config):
         np.savez(f, **arrays)
 
 
-def _load_checkpoint(path, net, opt, data_rng, config):
+def _load_checkpoint(path, net, opt, data_rng, config, data):
     """Restore a checkpoint into net, opt and data_rng; returns its history."""
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -155,11 +156,11 @@ def _load_checkpoint(path, net, opt, data_rng, config):
         meta = json.loads(str(arrays.pop("meta.json")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, AttributeError) as e:
         raise ValueError(f"{path}: not a readable convlearn checkpoint ({e}); delete it to start afresh") from e
-    if meta["arch"] != net.arch or meta["config"] != config.to_dict():
+    if meta["arch"] != net.arch or meta["config"] != config.to_dict() or meta.get("data") != data:
         raise ValueError(
             f"{path}: this checkpoint belongs to another run (arch {meta['arch']!r}, config "
-            f"{meta['config']}); this run is arch {net.arch!r}, config {config.to_dict()}. "
-            "Use another checkpoint path, or delete it to start afresh"
+            f"{meta['config']}, data {meta.get('data')}); this run is arch {net.arch!r}, config "
+            f"{config.to_dict()}, data {data}. Use another checkpoint path, or delete it to start afresh"
         )
     params = net.params()
     for key, value in params.items():
@@ -215,13 +216,15 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
     labels = _checks.check_labels("labels", labels, len(images), 10)
     if len(images) == 0:
         raise ValueError("images must hold at least one training image")
+    _checks.check_positive_int("eval_every", eval_every)
     reporter = silent(reporter)
     data_rng = np.random.default_rng(config.data_seed)
     opt = SGD(momentum=config.momentum, weight_decay=config.weight_decay)
     schedule = make_schedule(config.schedule, config.lr, config.epochs)
     history = []
+    data = array_digest(images, labels) if checkpoint is not None else None
     if checkpoint is not None and os.path.exists(checkpoint):
-        history = _load_checkpoint(checkpoint, net, opt, data_rng, config)
+        history = _load_checkpoint(checkpoint, net, opt, data_rng, config, data)
         reporter.info(f"resuming from {checkpoint} after epoch {len(history)}")
     params, grads = net.params(), net.grads()
     for epoch in range(len(history), config.epochs):
@@ -256,7 +259,7 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, net, opt, data_rng, history, config)
+            _save_checkpoint(checkpoint, net, opt, data_rng, history, config, data)
         reporter.info(
             f"epoch {record['epoch']}: train loss {record['train_loss']:.3f}, "
             f"train acc {record['train_accuracy']:.3f}"

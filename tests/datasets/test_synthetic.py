@@ -198,8 +198,8 @@ def test_synthetic_zero_images():
     [
         ({"n_train": -1}, ValueError, r"n_train must be an integer >= 0, got -1"),
         ({"n_test": 2.5}, ValueError, r"n_test must be an integer >= 0, got 2.5"),
-        ({"seed": 1.5}, TypeError, r"seed must be an int or a numpy Generator, got 1.5"),
-        ({"seed": "0"}, TypeError, r"seed must be an int or a numpy Generator, got '0'"),
+        ({"seed": 1.5}, TypeError, r"seed must be a non-negative integer or a numpy Generator, got 1.5"),
+        ({"seed": "0"}, TypeError, r"seed must be a non-negative integer or a numpy Generator, got '0'"),
         ({"seed": -3}, ValueError, r"seed must be >= 0, got -3"),
     ],
 )

@@ -1010,5 +1010,13 @@ def test_bad_lrn_parameters(kwargs, match):
 
 
 def test_dropout_rejects_a_bad_seed():
-    with pytest.raises(TypeError, match=r"^seed must be an int or a numpy Generator"):
+    with pytest.raises(TypeError, match=r"^seed must be a non-negative integer or a numpy Generator"):
         F.dropout(np.ones((2, 2)), 0.5, seed=1.5)
+    with pytest.raises(ValueError, match=r"^seed must be a non-negative integer.*got -1"):
+        F.dropout(np.ones((2, 2)), 0.5, seed=-1)
+
+
+def test_softmax_cross_entropy_refuses_an_empty_batch():
+    # regression: N = 0 used to return nan with NumPy's "mean of empty slice" warning
+    with pytest.raises(ValueError, match=r"logits must hold at least one sample.*\(0, 10\)"):
+        F.softmax_cross_entropy(np.zeros((0, 10)), np.zeros(0, np.int64))

@@ -586,3 +586,22 @@ def test_tiny_net_overfits_100_random_images():
     assert accuracy == 1.0, f"training accuracy {accuracy:.2f} after {len(losses)} steps, loss {losses[-1]:.3f}"
     assert losses[-1] < 0.5 * losses[0]
     np.testing.assert_array_equal(net.predict(images(100, 0)), y)  # predict agrees with training
+
+
+def test_activations_of_no_layer_is_an_error():
+    # regression: an empty list used to fail inside max() with "empty sequence"
+    net = build("tiny")
+    with pytest.raises(ValueError, match="at least one layer"):
+        net.activations(net.preprocess(np.zeros((1, 3, 32, 32), np.uint8)), [])
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (np.random.SeedSequence(0), TypeError), (1.5, TypeError)])
+def test_bad_seeds_name_the_seed(seed, error):
+    with pytest.raises(error, match="seed must be a non-negative integer"):
+        build("tiny", seed=seed)
+
+
+@pytest.mark.parametrize("images", [5, None, [[0]]])
+def test_predict_refuses_what_is_not_an_image_array(images):
+    with pytest.raises(TypeError, match="images must be a uint8 numpy array"):
+        build("tiny").predict(images)

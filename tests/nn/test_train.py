@@ -185,3 +185,14 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
         train(net, x, y, config, checkpoint=ckpt)
     with np.load(ckpt, allow_pickle=False) as f:
         assert json.loads(str(f["meta.json"]))["epochs_done"] == 1
+
+
+def test_a_checkpoint_made_on_other_data_is_refused(tmp_path):
+    x, y = _data(32)
+    ckpt = tmp_path / "run.ckpt.npz"
+    config = TrainConfig(epochs=2, batch_size=16)
+    with pytest.raises(KeyboardInterrupt):
+        train(build("tiny"), x, y, config, checkpoint=ckpt, reporter=_StopAfter(1))
+    other_x, other_y = _data(32, seed=1)
+    with pytest.raises(ValueError, match="another run"):
+        train(build("tiny"), other_x, other_y, config, checkpoint=ckpt)
