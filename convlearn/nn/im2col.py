@@ -109,10 +109,12 @@ def col2im(dcols, padded_shape, kernel, stride):
 
     Notes
     -----
-    The convolution layer does not call this: it fuses the scatter with the
-    product ``dy @ w2`` one kernel offset at a time (`conv2d_backward` in
-    `convlearn.nn.channels_last`), which keeps the pieces in cache. This
-    plain version is the definition both are tested against.
+    The convolution layer does not call this. For stride 1 it computes the
+    same gradient as a convolution of the padded dy with the flipped kernel;
+    for other strides it fuses this scatter with the product ``dy @ w2`` one
+    kernel offset at a time, which keeps the pieces in cache (both in
+    `convlearn.nn.channels_last.conv2d_backward`). This plain version is the
+    definition they are tested against.
     """
     N, HP, WP, C = padded_shape
     (KH, KW), (sh, sw) = kernel, stride

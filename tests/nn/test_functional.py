@@ -1020,3 +1020,22 @@ def test_softmax_cross_entropy_refuses_an_empty_batch():
     # regression: N = 0 used to return nan with NumPy's "mean of empty slice" warning
     with pytest.raises(ValueError, match=r"logits must hold at least one sample.*\(0, 10\)"):
         F.softmax_cross_entropy(np.zeros((0, 10)), np.zeros(0, np.int64))
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, pad",
+    [((3, 3), 1, 1), ((5, 3), 1, (2, 1)), ((1, 1), 1, 1), ((2, 3), 1, (2, 3)), ((3, 3), 2, 1), ((3, 2), (1, 2), 0)],
+    ids=["flipped-conv", "flipped-conv-nonsquare", "scatter-pad>=kernel", "scatter-pad>=kernel-nonsquare",
+         "scatter-stride2", "scatter-mixed-stride"],
+)
+def test_both_input_gradient_paths_equal_the_loops(kernel, stride, pad):
+    # conv2d_backward takes dx as a flipped-kernel convolution for stride 1 and
+    # pad < kernel, and as a scatter of windows otherwise: both must be exact.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3, 6, 7))
+    w = rng.standard_normal((4, 3, *kernel))
+    dy = rng.standard_normal(F.conv2d(x, w, None, stride, pad).shape)
+    dx, dw, db = F.conv2d_backward(dy, x, w, stride, pad)
+    ref = naive.conv2d_backward_naive(dy, x, w, stride, pad)
+    for ours, theirs in zip((dx, dw, db), ref):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
