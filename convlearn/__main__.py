@@ -53,7 +53,7 @@ def _train(args):
         if value is not None and value < 1:
             raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
     reporter = Reporter(enabled=not args.quiet)
-    data = open_dataset(args.data, args.n_train, args.n_test)
+    data = open_dataset(args.data, args.n_train, args.n_test, reporter=reporter)
     if args.data is None:
         reporter.info("data: the synthetic set (pass --data PATH for CIFAR-10 or your own image folder)")
     histories = train_seeds(args.arch, data, args.seeds, config, args.out, args.vary_data_order, args.jobs, reporter,
@@ -82,6 +82,10 @@ def main(argv=None):
     except (ValueError, TypeError, FloatingPointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: run the same command again to resume after the last finished epoch",
+              file=sys.stderr)
+        return 130
     return 0
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import __version__
 from ._files import array_digest, atomic_write
-from .nn.model import build, load
+from .nn.model import N_CLASSES, build, load
 from .nn.train import TrainConfig, train
 from .progress import Reporter, silent
 
@@ -45,7 +45,7 @@ def channel_stats(images, chunk=5000):
     return mean, np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
 
 
-def open_dataset(path=None, n_train=None, n_test=None, seed=0):
+def open_dataset(path=None, n_train=None, n_test=None, seed=0, reporter=None):
     """The data set at ``path``, or the synthetic one when path is None.
 
     ``path`` may be an extracted cifar-10-batches-py folder, the
@@ -61,10 +61,11 @@ def open_dataset(path=None, n_train=None, n_test=None, seed=0):
         path = Path(path)
         if not path.exists():
             raise ValueError(f"data path {path} does not exist")
-        if path.is_file() or (path / "data_batch_1").exists():
+        cifar_files = ("cifar-10-batches-py", "data_batch_1", "test_batch", "batches.meta")
+        if path.is_file() or any((path / name).exists() for name in cifar_files):
             data = datasets.load_cifar10(path)
         else:
-            data = datasets.load_image_folder(path)
+            data = datasets.load_image_folder(path, reporter=reporter)
     if n_train is not None or n_test is not None:
         data = data.subset(n_train, n_test)
     return data
@@ -94,6 +95,8 @@ def _finished(weights, history_path, arch, config, data):
         record = json.loads(history_path.read_text())
     except (OSError, ValueError) as e:
         raise ValueError(f"{history_path}: unreadable history ({e}); delete it to train this seed again") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"{history_path}: not a convlearn history (a JSON object); delete it to train this seed again")
     wanted = {"arch": arch, "config": config.to_dict(), "data": data}
     found = {k: record.get(k) for k in wanted}
     if found != wanted:
@@ -101,12 +104,15 @@ def _finished(weights, history_path, arch, config, data):
             f"{weights} was trained by another run ({found}), not this one ({wanted}); "
             "choose another output folder or delete that net's files"
         )
-    return len(record.get("history", [])) == config.epochs
+    if len(record.get("history", [])) != config.epochs:
+        return False
+    load(weights)  # raises, naming the file, when the weights are damaged
+    return True
 
 
 def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
     weights, history_path, ckpt = net_paths(out, seed)
-    digest = array_digest(data.x_train, data.y_train)
+    digest = array_digest(data.x_train, data.y_train, data.x_test, data.y_test)
     if _finished(weights, history_path, arch, config, digest):
         reporter.info(f"seed {seed}: already trained ({weights})")
         return json.loads(history_path.read_text())["history"]
@@ -171,6 +177,10 @@ def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_o
         raise ValueError(f"seeds must be distinct non-negative integers, at least one, got {seeds}")
     if int(jobs) < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if data.n_classes != N_CLASSES:
+        raise ValueError(f"the nets have {N_CLASSES} outputs, but the data has {data.n_classes} classes: {data.classes}")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"the output folder {out} is a file")
     Path(out).mkdir(parents=True, exist_ok=True)
     configs = {s: replace(config, data_seed=config.data_seed + s) if vary_data_order else config for s in seeds}
     if jobs <= 1 or len(seeds) == 1:

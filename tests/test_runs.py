@@ -146,3 +146,29 @@ def test_the_train_command_reports_an_unwritable_output_folder(tmp_path, capsys)
     args = ["train", "--arch", "tiny", "--epochs", "1", "--n-train", "32", "--n-test", "16", "--out", str(blocker)]
     assert main(args) == 1
     assert "a-file" in capsys.readouterr().err
+
+
+def test_a_changed_test_set_is_another_run(tmp_path):
+    data = synthetic(48, 16, seed=0)
+    config = TrainConfig(epochs=1, batch_size=32)
+    train_seeds("tiny", data, [0], config, tmp_path)
+    with pytest.raises(ValueError, match="trained by another run"):
+        train_seeds("tiny", data.subset(None, 8), [0], config, tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["weights", "history"])
+def test_damaged_files_of_a_finished_seed_are_named(tmp_path, damage):
+    data = synthetic(48, 16, seed=0)
+    config = TrainConfig(epochs=1, batch_size=32)
+    train_seeds("tiny", data, [0], config, tmp_path)
+    weights, history, _ = net_paths(tmp_path, 0)
+    (weights if damage == "weights" else history).write_text("[1, 2]")
+    with pytest.raises(ValueError, match=(weights if damage == "weights" else history).name):
+        train_seeds("tiny", data, [0], config, tmp_path)
+
+
+def test_data_with_other_than_ten_classes_is_refused_up_front(tmp_path):
+    data = synthetic(48, 16, seed=0)
+    two = type(data)(data.x_train, data.y_train % 2, data.x_test, data.y_test % 2, ["a", "b"])
+    with pytest.raises(ValueError, match="the nets have 10 outputs, but the data has 2 classes"):
+        train_seeds("tiny", two, [0], TrainConfig(epochs=1), tmp_path)

@@ -317,7 +317,16 @@ def _fit(rgb, size):
     H, W, _ = rgb.shape
     if (H, W) == (size, size):
         return rgb
-    scale = size / min(H, W)
+    # A very elongated image would be resized whole before the crop throws
+    # most of it away (a 150000 x 1 PNG would take gigabytes): keep only its
+    # middle, with room for the filter, before resizing.
+    short, margin = min(H, W), min(H, W) + 8
+    if H > 4 * margin:
+        rgb = rgb[(H - margin) // 2 : (H - margin) // 2 + margin]
+    if W > 4 * margin:
+        rgb = rgb[:, (W - margin) // 2 : (W - margin) // 2 + margin]
+    H, W, _ = rgb.shape
+    scale = size / short
     OH, OW = max(size, round(H * scale)), max(size, round(W * scale))
     if (OH, OW) != (H, W):
         rgb = np.asarray(Image.fromarray(rgb).resize((OW, OH), _BICUBIC))

@@ -253,8 +253,11 @@ def load(path):
     path = os.fspath(path)
     try:
         f = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"{path}: not a readable .npz file ({e})") from e
+        # numpy's own message suggests allow_pickle=True: never the answer for a damaged file
+        raise ValueError(f"{path}: not a readable .npz file (damaged, or not an .npz: {type(e).__name__})") from e
     if not isinstance(f, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not a convlearn net (a single array, not an .npz archive)")
     try:

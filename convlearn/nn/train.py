@@ -155,7 +155,8 @@ def _load_checkpoint(path, net, opt, data_rng, config, data):
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(str(arrays.pop("meta.json")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, AttributeError) as e:
-        raise ValueError(f"{path}: not a readable convlearn checkpoint ({e}); delete it to start afresh") from e
+        raise ValueError(f"{path}: not a readable convlearn checkpoint (damaged or not an .npz: "
+                         f"{type(e).__name__}); delete it to start afresh") from e
     if meta["arch"] != net.arch or meta["config"] != config.to_dict() or meta.get("data") != data:
         raise ValueError(
             f"{path}: this checkpoint belongs to another run (arch {meta['arch']!r}, config "
@@ -237,9 +238,10 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
             logits = net.forward(net.preprocess(batch), train=True)
             lr = schedule(epoch + step / len(batches))
             if not np.all(np.isfinite(logits)):
+                kept = f"; the checkpoint holds epoch {epoch}" if checkpoint is not None and epoch else ""
                 raise FloatingPointError(
                     f"training diverged: non-finite logits at epoch {epoch + 1}, step {step + 1} "
-                    f"(lr {lr:.3g}); the last checkpoint holds epoch {epoch}. Try a smaller lr"
+                    f"(lr {lr:.3g}){kept}. Try a smaller lr"
                 )
             loss, dlogits = softmax_cross_entropy(logits, y)
             net.backward(dlogits)
