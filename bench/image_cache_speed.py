@@ -22,15 +22,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from convlearn.datasets import folder  # noqa: E402
+from convlearn.datasets import folder
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("root", nargs="?", default=str(ROOT.parent / "shared" / "data" / "cifar10-jpg"))
-    p.add_argument("--rounds", type=int, default=3, help="cached loads timed; the median is kept")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "root", nargs="?", default=str(ROOT.parent / "shared" / "data" / "cifar10-jpg")
+    )
+    p.add_argument(
+        "--rounds", type=int, default=3, help="cached loads timed; the median is kept"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="convlearn-bench-") as home:
         os.environ["CONVLEARN_DATA"] = home
@@ -55,9 +61,13 @@ def main():
         n = len(a.y_train) + len(a.y_test)
         mb = first.cache_file.stat().st_size / 1e6
     print(f"{args.root}: {n} images, {a.n_classes} classes, cache {mb:.0f} MB")
-    print(f"first load (decode + write cache): {t_first:7.2f} s  ({n / t_first:,.0f} images/s)")
+    print(
+        f"first load (decode + write cache): {t_first:7.2f} s  ({n / t_first:,.0f} images/s)"
+    )
     print(f"listing + cache key only:          {t_scan:7.2f} s")
-    print(f"cached load (median of {args.rounds}):        {statistics.median(times):7.2f} s  (target < 2 s)")
+    print(
+        f"cached load (median of {args.rounds}):        {statistics.median(times):7.2f} s  (target < 2 s)"
+    )
 
 
 if __name__ == "__main__":

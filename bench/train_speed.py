@@ -18,10 +18,19 @@ import time
 
 
 def _parse():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2, help="BLAS and torch threads (default 2)")
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--threads", type=int, default=2, help="BLAS and torch threads (default 2)"
+    )
     p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--rounds", type=int, default=7, help="timed rounds per engine; the median is kept")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=7,
+        help="timed rounds per engine; the median is kept",
+    )
     p.add_argument("--steps", type=int, default=3, help="steps per round")
     p.add_argument("--arch", nargs="+", default=["paper", "small"])
     return p.parse_args()
@@ -31,13 +40,13 @@ args = _parse()
 for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)  # must precede the numpy import
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from convlearn.nn import functional as F  # noqa: E402
-from convlearn.nn.model import build  # noqa: E402
-from convlearn.nn.optim import SGD  # noqa: E402
-from convlearn.nn.pytorch import to_torch  # noqa: E402
+from convlearn.nn import functional as F
+from convlearn.nn.model import build
+from convlearn.nn.optim import SGD
+from convlearn.nn.pytorch import to_torch
 
 try:
     import torch
@@ -58,7 +67,9 @@ def main():
     x = rng.standard_normal((args.batch, 3, 32, 32)).astype(np.float32)
     y = rng.integers(0, 10, args.batch)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    print(f"batch {args.batch}, float32, {args.threads} threads, numpy {np.__version__}, torch {torch.__version__}")
+    print(
+        f"batch {args.batch}, float32, {args.threads} threads, numpy {np.__version__}, torch {torch.__version__}"
+    )
     for arch in args.arch:
         net = build(arch, seed=0)
         twin = to_torch(net)
@@ -66,11 +77,15 @@ def main():
         with torch.no_grad():
             ref = twin(xt).numpy()
         err = np.abs(net.forward(x) - ref).max() / np.abs(ref).max()
-        assert err < 1e-4, f"{arch}: the PyTorch twin disagrees (relative error {err:.2e})"
+        assert err < 1e-4, (
+            f"{arch}: the PyTorch twin disagrees (relative error {err:.2e})"
+        )
 
         opt = SGD(momentum=0.9, weight_decay=5e-4)
         params, grads = net.params(), net.grads()
-        topt = torch.optim.SGD(twin.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        topt = torch.optim.SGD(
+            twin.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4
+        )
         loss_fn = torch.nn.CrossEntropyLoss()
 
         def ours_train():
@@ -90,7 +105,10 @@ def main():
             with torch.no_grad():
                 twin(xt)
 
-        for mode, ours, theirs, train in (("train", ours_train, torch_train, True), ("infer", ours_infer, torch_infer, False)):
+        for mode, ours, theirs, train in (
+            ("train", ours_train, torch_train, True),
+            ("infer", ours_infer, torch_infer, False),
+        ):
             twin.train(train)
             ours(), theirs()  # warm up: buffers, caches
             t_ours, t_torch = [], []

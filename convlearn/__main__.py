@@ -16,27 +16,71 @@ from .progress import Reporter
 
 
 def _add_train(sub):
-    p = sub.add_parser("train", help="train nets that differ only in their seed",
-                       description="Train one net per seed into OUT (resumes after an interruption).")
-    p.add_argument("--arch", default="paper", choices=architectures(), help="architecture (default paper)")
-    p.add_argument("--data", default=None,
-                   help="cifar-10-batches-py folder, cifar-10-python.tar.gz, or an image folder "
-                   "(root/train/<class>, root/test/<class>); default: the synthetic set")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="one net per seed (default 0 1 2 3)")
-    p.add_argument("--out", default="runs", help="folder for weights, histories, checkpoints (default ./runs)")
+    p = sub.add_parser(
+        "train",
+        help="train nets that differ only in their seed",
+        description="Train one net per seed into OUT (resumes after an interruption).",
+    )
+    p.add_argument(
+        "--arch",
+        default="paper",
+        choices=architectures(),
+        help="architecture (default paper)",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="cifar-10-batches-py folder, cifar-10-python.tar.gz, or an image folder "
+        "(root/train/<class>, root/test/<class>); default: the synthetic set",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2, 3],
+        help="one net per seed (default 0 1 2 3)",
+    )
+    p.add_argument(
+        "--out",
+        default="runs",
+        help="folder for weights, histories, checkpoints (default ./runs)",
+    )
     defaults = TrainConfig()
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
     p.add_argument("--lr", type=float, default=defaults.lr, help="peak learning rate")
     p.add_argument("--schedule", default=defaults.schedule, choices=SCHEDULES)
     p.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
-    p.add_argument("--data-seed", type=int, default=defaults.data_seed, help="batch order and augmentation")
-    p.add_argument("--vary-data-order", action="store_true", help="give each seed its own batch order")
+    p.add_argument(
+        "--data-seed",
+        type=int,
+        default=defaults.data_seed,
+        help="batch order and augmentation",
+    )
+    p.add_argument(
+        "--vary-data-order",
+        action="store_true",
+        help="give each seed its own batch order",
+    )
     p.add_argument("--no-augment", action="store_true", help="no random crops or flips")
-    p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
-    p.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
-    p.add_argument("--jobs", type=int, default=1, help="nets trained at once, in separate processes")
-    p.add_argument("--eval-every", type=int, default=1, help="test every N epochs (and after the last)")
+    p.add_argument(
+        "--n-train", type=int, default=None, help="use only the first N training images"
+    )
+    p.add_argument(
+        "--n-test", type=int, default=None, help="use only the first N test images"
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="nets trained at once, in separate processes",
+    )
+    p.add_argument(
+        "--eval-every",
+        type=int,
+        default=1,
+        help="test every N epochs (and after the last)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -44,29 +88,52 @@ def _train(args):
     from .runs import net_paths, open_dataset, train_seeds
 
     config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-        weight_decay=args.weight_decay, data_seed=args.data_seed,
-        crop_pad=0 if args.no_augment else TrainConfig.crop_pad, flip=not args.no_augment,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        schedule=args.schedule,
+        weight_decay=args.weight_decay,
+        data_seed=args.data_seed,
+        crop_pad=0 if args.no_augment else TrainConfig.crop_pad,
+        flip=not args.no_augment,
     )
     for flag in ("n_train", "n_test", "jobs", "eval_every"):
         value = getattr(args, flag)
         if value is not None and value < 1:
-            raise ValueError(f"--{flag.replace('_', '-')} must be at least 1, got {value}")
+            raise ValueError(
+                f"--{flag.replace('_', '-')} must be at least 1, got {value}"
+            )
     reporter = Reporter(enabled=not args.quiet)
     data = open_dataset(args.data, args.n_train, args.n_test, reporter=reporter)
     if args.data is None:
-        reporter.info("data: the synthetic set (pass --data PATH for CIFAR-10 or your own image folder)")
-    histories = train_seeds(args.arch, data, args.seeds, config, args.out, args.vary_data_order, args.jobs, reporter,
-                            args.eval_every)
+        reporter.info(
+            "data: the synthetic set (pass --data PATH for CIFAR-10 or your own image folder)"
+        )
+    histories = train_seeds(
+        args.arch,
+        data,
+        args.seeds,
+        config,
+        args.out,
+        args.vary_data_order,
+        args.jobs,
+        reporter,
+        args.eval_every,
+    )
     for seed, history in histories.items():
         last = history[-1]
-        print(f"seed {seed}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs "
-              f"({sum(h['seconds'] for h in history):.0f}s) -> {net_paths(args.out, seed)[0]}")
+        print(
+            f"seed {seed}: test accuracy {last['test_accuracy']:.4f} after {last['epoch']} epochs "
+            f"({sum(h['seconds'] for h in history):.0f}s) -> {net_paths(args.out, seed)[0]}"
+        )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m convlearn", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m convlearn",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     sub.add_parser("download", help="fetch a data set", add_help=False)
@@ -83,8 +150,10 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: run the same command again to resume after the last finished epoch",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: run the same command again to resume after the last finished epoch",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

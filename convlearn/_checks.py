@@ -27,16 +27,22 @@ def check_float_array(name, x, ndim=None, layout="", dtype=None):
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}")
     if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D {layout}, got shape {x.shape}".replace("  ", " "))
+        raise ValueError(
+            f"{name} must be {ndim}-D {layout}, got shape {x.shape}".replace("  ", " ")
+        )
     if dtype is not None and x.dtype != dtype:
-        raise TypeError(f"{name} must have the dtype of x ({np.dtype(dtype)}), got {x.dtype}")
+        raise TypeError(
+            f"{name} must have the dtype of x ({np.dtype(dtype)}), got {x.dtype}"
+        )
 
 
 def check_like(name, a, shape, dtype):
     """a must be a float array of exactly this shape and dtype (a gradient)."""
     check_float_array(name, a, dtype=dtype)
     if a.shape != tuple(shape):
-        raise ValueError(f"{name} must have the output's shape {tuple(shape)}, got {a.shape}")
+        raise ValueError(
+            f"{name} must have the output's shape {tuple(shape)}, got {a.shape}"
+        )
 
 
 def _is_int(v):
@@ -53,8 +59,14 @@ def check_positive_int(name, v, minimum=1):
 def check_pair(name, v, minimum):
     """An int or a pair of ints, each >= minimum -> (int, int) for (H, W)."""
     pair = (v, v) if _is_int(v) else tuple(v) if isinstance(v, (tuple, list)) else None
-    if pair is None or len(pair) != 2 or not all(_is_int(p) and p >= minimum for p in pair):
-        raise ValueError(f"{name} must be an integer >= {minimum} or a pair of them, got {v!r}")
+    if (
+        pair is None
+        or len(pair) != 2
+        or not all(_is_int(p) and p >= minimum for p in pair)
+    ):
+        raise ValueError(
+            f"{name} must be an integer >= {minimum} or a pair of them, got {v!r}"
+        )
     return int(pair[0]), int(pair[1])
 
 
@@ -75,11 +87,15 @@ def check_labels(name, labels, n, n_classes):
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integers, got dtype {labels.dtype}")
     if labels.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), one label per sample, got shape {labels.shape}")
+        raise ValueError(
+            f"{name} must have shape ({n},), one label per sample, got shape {labels.shape}"
+        )
     bad = (labels < 0) | (labels >= n_classes)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"{name} must be in [0, {n_classes}), got {labels[i]} at index {i} ({n_classes} classes)")
+        raise ValueError(
+            f"{name} must be in [0, {n_classes}), got {labels[i]} at index {i} ({n_classes} classes)"
+        )
     return labels.astype(np.int64, copy=False)
 
 
@@ -89,6 +105,10 @@ def to_generator(seed):
         return seed
     if _is_int(seed):
         if seed < 0:
-            raise ValueError(f"seed must be a non-negative integer or a numpy Generator, got {seed}")
+            raise ValueError(
+                f"seed must be a non-negative integer or a numpy Generator, got {seed}"
+            )
         return np.random.default_rng(seed)
-    raise TypeError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+    raise TypeError(
+        f"seed must be a non-negative integer or a numpy Generator, got {seed!r}"
+    )

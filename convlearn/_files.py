@@ -36,11 +36,15 @@ def atomic_write(path, mode="wb", suffix=".tmp"):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=suffix)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix="." + os.path.basename(path) + ".", suffix=suffix
+    )
     try:
         with os.fdopen(fd, mode) as f:
             yield f
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+        os.chmod(
+            tmp, 0o666 & ~_umask()
+        )  # mkstemp makes 0600; give the file the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

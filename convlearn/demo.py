@@ -21,23 +21,42 @@ from .progress import Reporter
 
 def _parse(argv):
     p = argparse.ArgumentParser(prog="python -m convlearn.demo", description=__doc__)
-    p.add_argument("--nets", type=int, default=2, help="how many nets (seeds 0, 1, ...); default 2")
-    p.add_argument("--epochs", type=int, default=3, help="training epochs per net; default 3")
-    p.add_argument("--n-train", type=int, default=6000, help="synthetic training images; default 6000")
-    p.add_argument("--n-test", type=int, default=2000, help="synthetic test images; default 2000")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data set and of the first net")
-    p.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+    p.add_argument(
+        "--nets", type=int, default=2, help="how many nets (seeds 0, 1, ...); default 2"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=3, help="training epochs per net; default 3"
+    )
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=6000,
+        help="synthetic training images; default 6000",
+    )
+    p.add_argument(
+        "--n-test", type=int, default=2000, help="synthetic test images; default 2000"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the data set and of the first net"
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress lines, only the summary"
+    )
     args = p.parse_args(argv)
     for name in ("nets", "epochs", "n_train", "n_test", "seed"):
         if getattr(args, name) < (0 if name == "seed" else 1):
-            p.error(f"--{name.replace('_', '-')} must be at least {0 if name == 'seed' else 1}, got {getattr(args, name)}")
+            p.error(
+                f"--{name.replace('_', '-')} must be at least {0 if name == 'seed' else 1}, got {getattr(args, name)}"
+            )
     return args
 
 
 def main(argv=None):
     args = _parse(argv)
     reporter = Reporter(enabled=not args.quiet)
-    print(f"convlearn {__version__} demo: {args.nets} 'small' nets, seeds {args.seed}..{args.seed + args.nets - 1}")
+    print(
+        f"convlearn {__version__} demo: {args.nets} 'small' nets, seeds {args.seed}..{args.seed + args.nets - 1}"
+    )
     t0 = time.perf_counter()
     data = synthetic(args.n_train, args.n_test, seed=args.seed)
     print(
@@ -47,7 +66,9 @@ def main(argv=None):
     )
     # No crop: the synthetic shapes already vary in position, and cutting them
     # off slows learning in a run this short.
-    config = TrainConfig(epochs=args.epochs, batch_size=64, lr=0.02, schedule="onecycle", crop_pad=0)
+    config = TrainConfig(
+        epochs=args.epochs, batch_size=64, lr=0.02, schedule="onecycle", crop_pad=0
+    )
     mean = data.x_train.mean(axis=(0, 2, 3)) / 255.0
     std = data.x_train.std(axis=(0, 2, 3)) / 255.0
     predictions = []
@@ -56,7 +77,14 @@ def main(argv=None):
         net.set_normalization(mean, std)
         first_loss, first_acc = evaluate(net, data.x_test, data.y_test)
         t1 = time.perf_counter()
-        history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test), reporter=reporter)
+        history = train(
+            net,
+            data.x_train,
+            data.y_train,
+            config,
+            test=(data.x_test, data.y_test),
+            reporter=reporter,
+        )
         seconds = time.perf_counter() - t1
         last = history[-1]
         print(
@@ -67,8 +95,14 @@ def main(argv=None):
         predictions.append(net.predict(data.x_test))
     if len(predictions) > 1:
         agree = np.mean([np.mean(predictions[0] == p) for p in predictions[1:]])
-        others = "net 2 agrees" if len(predictions) == 2 else f"nets 2..{len(predictions)} agree (on average)"
-        print(f"{others} with net 1 on {agree:.1%} of the test predictions (same data, different seeds)")
+        others = (
+            "net 2 agrees"
+            if len(predictions) == 2
+            else f"nets 2..{len(predictions)} agree (on average)"
+        )
+        print(
+            f"{others} with net 1 on {agree:.1%} of the test predictions (same data, different seeds)"
+        )
     print(f"done in {time.perf_counter() - t0:.0f}s")
     return 0
 

@@ -61,7 +61,12 @@ def open_dataset(path=None, n_train=None, n_test=None, seed=0, reporter=None):
         path = Path(path)
         if not path.exists():
             raise ValueError(f"data path {path} does not exist")
-        cifar_files = ("cifar-10-batches-py", "data_batch_1", "test_batch", "batches.meta")
+        cifar_files = (
+            "cifar-10-batches-py",
+            "data_batch_1",
+            "test_batch",
+            "batches.meta",
+        )
         if path.is_file() or any((path / name).exists() for name in cifar_files):
             data = datasets.load_cifar10(path)
         else:
@@ -74,7 +79,11 @@ def open_dataset(path=None, n_train=None, n_test=None, seed=0, reporter=None):
 def net_paths(out, seed):
     """(weights, history, checkpoint) paths of one seed in a run folder."""
     out = Path(out)
-    return out / f"net-{seed}.npz", out / f"net-{seed}.history.json", out / f"net-{seed}.ckpt.npz"
+    return (
+        out / f"net-{seed}.npz",
+        out / f"net-{seed}.history.json",
+        out / f"net-{seed}.ckpt.npz",
+    )
 
 
 def _write_json(path, obj):
@@ -94,9 +103,13 @@ def _finished(weights, history_path, arch, config, data):
     try:
         record = json.loads(history_path.read_text())
     except (OSError, ValueError) as e:
-        raise ValueError(f"{history_path}: unreadable history ({e}); delete it to train this seed again") from e
+        raise ValueError(
+            f"{history_path}: unreadable history ({e}); delete it to train this seed again"
+        ) from e
     if not isinstance(record, dict):
-        raise ValueError(f"{history_path}: not a convlearn history (a JSON object); delete it to train this seed again")
+        raise ValueError(
+            f"{history_path}: not a convlearn history (a JSON object); delete it to train this seed again"
+        )
     wanted = {"arch": arch, "config": config.to_dict(), "data": data}
     found = {k: record.get(k) for k in wanted}
     if found != wanted:
@@ -118,12 +131,31 @@ def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
         return json.loads(history_path.read_text())["history"]
     net = build(arch, seed=seed)
     net.set_normalization(*channel_stats(data.x_train))
-    reporter.info(f"seed {seed}: training {arch} for {config.epochs} epochs on {len(data.x_train)} images")
-    history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test),
-                    reporter=reporter, checkpoint=ckpt, eval_every=eval_every)
+    reporter.info(
+        f"seed {seed}: training {arch} for {config.epochs} epochs on {len(data.x_train)} images"
+    )
+    history = train(
+        net,
+        data.x_train,
+        data.y_train,
+        config,
+        test=(data.x_test, data.y_test),
+        reporter=reporter,
+        checkpoint=ckpt,
+        eval_every=eval_every,
+    )
     net.save(weights)
-    _write_json(history_path, {"arch": arch, "seed": seed, "config": config.to_dict(), "data": digest,
-                               "version": __version__, "history": history})
+    _write_json(
+        history_path,
+        {
+            "arch": arch,
+            "seed": seed,
+            "config": config.to_dict(),
+            "data": digest,
+            "version": __version__,
+            "history": history,
+        },
+    )
     ckpt.unlink(missing_ok=True)
     return history
 
@@ -131,7 +163,15 @@ def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
 def _train_one_in_child(args):
     """Entry point of a worker process: a reporter of its own that names the seed."""
     arch, seed, data, config, out, quiet, eval_every = args
-    return _train_one(arch, seed, data, config, out, _SeedReporter(seed, enabled=not quiet), eval_every)
+    return _train_one(
+        arch,
+        seed,
+        data,
+        config,
+        out,
+        _SeedReporter(seed, enabled=not quiet),
+        eval_every,
+    )
 
 
 class _SeedReporter(Reporter):
@@ -142,7 +182,9 @@ class _SeedReporter(Reporter):
         self.seed = seed
 
     def info(self, message):
-        super().info(message if message.startswith("seed ") else f"seed {self.seed}: {message}")
+        super().info(
+            message if message.startswith("seed ") else f"seed {self.seed}: {message}"
+        )
 
     def status(self, message):
         pass
@@ -151,8 +193,17 @@ class _SeedReporter(Reporter):
         pass
 
 
-def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_order=False,
-                jobs=1, reporter=None, eval_every=1):
+def train_seeds(
+    arch,
+    data,
+    seeds,
+    config=TrainConfig(),
+    out="runs",
+    vary_data_order=False,
+    jobs=1,
+    reporter=None,
+    eval_every=1,
+):
     """Train one net per seed into the folder ``out``; returns {seed: history}.
 
     Parameters
@@ -174,22 +225,39 @@ def train_seeds(arch, data, seeds, config=TrainConfig(), out="runs", vary_data_o
     """
     seeds = [int(s) for s in seeds]
     if len(set(seeds)) != len(seeds) or not seeds or min(seeds) < 0:
-        raise ValueError(f"seeds must be distinct non-negative integers, at least one, got {seeds}")
+        raise ValueError(
+            f"seeds must be distinct non-negative integers, at least one, got {seeds}"
+        )
     if int(jobs) < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     if data.n_classes != N_CLASSES:
-        raise ValueError(f"the nets have {N_CLASSES} outputs, but the data has {data.n_classes} classes: {data.classes}")
+        raise ValueError(
+            f"the nets have {N_CLASSES} outputs, but the data has {data.n_classes} classes: {data.classes}"
+        )
     if Path(out).exists() and not Path(out).is_dir():
         raise ValueError(f"the output folder {out} is a file")
     Path(out).mkdir(parents=True, exist_ok=True)
-    configs = {s: replace(config, data_seed=config.data_seed + s) if vary_data_order else config for s in seeds}
+    configs = {
+        s: replace(config, data_seed=config.data_seed + s)
+        if vary_data_order
+        else config
+        for s in seeds
+    }
     if jobs <= 1 or len(seeds) == 1:
         reporter = silent(reporter)
-        return {s: _train_one(arch, s, data, configs[s], out, reporter, eval_every) for s in seeds}
+        return {
+            s: _train_one(arch, s, data, configs[s], out, reporter, eval_every)
+            for s in seeds
+        }
     quiet = reporter is None or not reporter.enabled
     threads = str(max(1, (os.cpu_count() or 1) // jobs))
-    saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    os.environ.update({k: threads for k in saved})  # children read these when numpy loads
+    saved = {
+        k: os.environ.get(k)
+        for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    os.environ.update(
+        {k: threads for k in saved}
+    )  # children read these when numpy loads
     try:
         with multiprocessing.get_context("spawn").Pool(jobs) as pool:
             work = [(arch, s, data, configs[s], out, quiet, eval_every) for s in seeds]

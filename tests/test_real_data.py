@@ -17,7 +17,11 @@ from convlearn.nn.train import TrainConfig, evaluate, train
 from convlearn.runs import channel_stats
 
 ROOT = Path(__file__).resolve().parents[1]
-CIFAR_JPG = Path(os.environ.get("CONVLEARN_CIFAR10_JPG", ROOT.parent / "shared" / "data" / "cifar10-jpg"))
+CIFAR_JPG = Path(
+    os.environ.get(
+        "CONVLEARN_CIFAR10_JPG", ROOT.parent / "shared" / "data" / "cifar10-jpg"
+    )
+)
 TRAIN_PER_CLASS, TEST_PER_CLASS = 300, 100
 # Chance is 10%; the small net reaches about 40% in this budget (seen 38-44%).
 ACCURACY_BAR = 0.30
@@ -36,16 +40,33 @@ def cifar_part(tmp_path_factory):
     return root
 
 
-def test_the_small_net_learns_real_cifar10_well_above_chance(cifar_part, tmp_path, monkeypatch):
-    monkeypatch.setenv("CONVLEARN_DATA", str(tmp_path))  # the cache goes here, not to ~/.cache
+def test_the_small_net_learns_real_cifar10_well_above_chance(
+    cifar_part, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(
+        "CONVLEARN_DATA", str(tmp_path)
+    )  # the cache goes here, not to ~/.cache
     data = load_image_folder(cifar_part)
-    assert data.classes == ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    assert data.classes == [
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    ]
     assert data.x_train.shape == (10 * TRAIN_PER_CLASS, 3, 32, 32)
     assert np.bincount(data.y_test).tolist() == [TEST_PER_CLASS] * 10
     net = build("small", seed=0)
     net.set_normalization(*channel_stats(data.x_train))
     _, before = evaluate(net, data.x_test, data.y_test)
     config = TrainConfig(epochs=3, batch_size=64, lr=0.05, schedule="onecycle")
-    history = train(net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test))
+    history = train(
+        net, data.x_train, data.y_train, config, test=(data.x_test, data.y_test)
+    )
     assert before < 0.2
     assert history[-1]["test_accuracy"] >= ACCURACY_BAR, history

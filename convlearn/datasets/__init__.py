@@ -7,11 +7,27 @@ int64, x_test, y_test and classes. Downloads and caches live in
 """
 
 from .cifar import CIFAR10_MD5, CIFAR10_URL, load_cifar10
-from .download import NoNetworkError, download_cifar10
 from .core import Dataset, data_home
-from .folder import IMAGE_EXTENSIONS, ImageFolderResult, load_image_folder, load_image_folder_result
+from .download import NoNetworkError, download_cifar10
+from .folder import (
+    IMAGE_EXTENSIONS,
+    ImageFolderResult,
+    load_image_folder,
+    load_image_folder_result,
+)
 from .synthetic import SYNTHETIC_CLASSES, synthetic
 
 __all__ = ["Dataset", "data_home", "synthetic", "SYNTHETIC_CLASSES"]
-__all__ += ["load_cifar10", "download_cifar10", "NoNetworkError", "CIFAR10_URL", "CIFAR10_MD5"]
-__all__ += ["load_image_folder", "load_image_folder_result", "ImageFolderResult", "IMAGE_EXTENSIONS"]
+__all__ += [
+    "load_cifar10",
+    "download_cifar10",
+    "NoNetworkError",
+    "CIFAR10_URL",
+    "CIFAR10_MD5",
+]
+__all__ += [
+    "load_image_folder",
+    "load_image_folder_result",
+    "ImageFolderResult",
+    "IMAGE_EXTENSIONS",
+]

@@ -24,21 +24,32 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True)
     download = commands.add_parser("download", help="download and extract a data set")
-    download.add_argument("dataset", choices=sorted(_DOWNLOADERS), help="which data set")
+    download.add_argument(
+        "dataset", choices=sorted(_DOWNLOADERS), help="which data set"
+    )
     download.add_argument(
         "dir",
         nargs="?",
         default=None,
         help="folder to put it in (default: $CONVLEARN_DATA/cifar10, else ~/.cache/convlearn/cifar10)",
     )
-    download.add_argument("--url", default=None, help="fetch the archive from this mirror instead")
     download.add_argument(
-        "--md5", default=None, help="expected MD5 of the archive (default: the official one)"
+        "--url", default=None, help="fetch the archive from this mirror instead"
     )
     download.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the server (default 60)"
+        "--md5",
+        default=None,
+        help="expected MD5 of the archive (default: the official one)",
     )
-    download.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
+    download.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for the server (default 60)",
+    )
+    download.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress messages"
+    )
     return parser
 
 
@@ -54,7 +65,10 @@ def main(argv=None) -> int:
             reporter=Reporter(enabled=not args.quiet),
             md5=args.md5 or md5,
         )
-    except (OSError, ValueError) as exc:  # NoNetworkError is a ConnectionError, an OSError
+    except (
+        OSError,
+        ValueError,
+    ) as exc:  # NoNetworkError is a ConnectionError, an OSError
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(folder)

@@ -25,7 +25,13 @@ import numpy as np
 
 from .core import Dataset
 
-__all__ = ["load_cifar10", "CIFAR10_URL", "CIFAR10_MD5", "CIFAR10_ARCHIVE", "CIFAR10_FOLDER"]
+__all__ = [
+    "load_cifar10",
+    "CIFAR10_URL",
+    "CIFAR10_MD5",
+    "CIFAR10_ARCHIVE",
+    "CIFAR10_FOLDER",
+]
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"  # of the archive, as published with it
@@ -50,7 +56,9 @@ def _latin1_bytes(text, encoding):
     a plain string instead); this stand-in can do nothing else.
     """
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"_codecs.encode({text!r:.40}, {encoding!r}) is not admitted")
+        raise pickle.UnpicklingError(
+            f"_codecs.encode({text!r:.40}, {encoding!r}) is not admitted"
+        )
     return text.encode("latin-1")
 
 
@@ -131,7 +139,11 @@ def _batch_arrays(d, where):
     d = _plain_keys(d, where)
     data, labels = d.get("data"), d.get("labels")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
-        got = f"dtype {data.dtype}" if isinstance(data, np.ndarray) else type(data).__name__
+        got = (
+            f"dtype {data.dtype}"
+            if isinstance(data, np.ndarray)
+            else type(data).__name__
+        )
         raise ValueError(f"{where}: 'data' must be a uint8 numpy array, got {got}")
     if data.ndim != 2 or data.shape[1] != _PIXELS or data.shape[0] == 0:
         raise ValueError(
@@ -141,24 +153,34 @@ def _batch_arrays(d, where):
     N = data.shape[0]
     y = np.asarray(labels) if isinstance(labels, (list, tuple, np.ndarray)) else None
     if y is None or y.dtype.kind not in "iu" or y.ndim != 1:
-        raise ValueError(f"{where}: 'labels' must be a list of ints, got {labels!r:.80}")
+        raise ValueError(
+            f"{where}: 'labels' must be a list of ints, got {labels!r:.80}"
+        )
     if len(y) != N:
         raise ValueError(f"{where}: {len(y)} labels for {N} images")
     bad = (y < 0) | (y >= _N_CLASSES)
     if bad.any():
         i = np.flatnonzero(bad)[0]
-        raise ValueError(f"{where}: labels must be in [0, {_N_CLASSES}), got {y[i]} at index {i}")
+        raise ValueError(
+            f"{where}: labels must be in [0, {_N_CLASSES}), got {y[i]} at index {i}"
+        )
     return data.reshape(N, 3, 32, 32), y.astype(np.int64)  # rows are R, G, B planes
 
 
 def _class_names(d, where):
     """The meta dict -> the ten class names as str."""
     names = _plain_keys(d, where).get("label_names")
-    if not isinstance(names, (list, tuple)) or not all(isinstance(n, (bytes, str)) for n in names):
-        raise ValueError(f"{where}: 'label_names' must be a list of strings, got {names!r:.80}")
+    if not isinstance(names, (list, tuple)) or not all(
+        isinstance(n, (bytes, str)) for n in names
+    ):
+        raise ValueError(
+            f"{where}: 'label_names' must be a list of strings, got {names!r:.80}"
+        )
     names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else n for n in names]
     if len(names) != _N_CLASSES or len(set(names)) != _N_CLASSES:
-        raise ValueError(f"{where}: expected {_N_CLASSES} distinct label_names, got {names}")
+        raise ValueError(
+            f"{where}: expected {_N_CLASSES} distinct label_names, got {names}"
+        )
     return names
 
 
@@ -191,7 +213,9 @@ def _read_archive(archive):
     """{file name: unpickled object} read straight from the .tar.gz, in one pass, unextracted."""
     out = {}
     try:
-        with tarfile.open(archive, "r|*") as tar:  # a stream: each member is decompressed once
+        with tarfile.open(
+            archive, "r|*"
+        ) as tar:  # a stream: each member is decompressed once
             for member in tar:
                 name = _member_file_name(member.name)
                 if name is None:
@@ -209,7 +233,9 @@ def _read_archive(archive):
         ) from exc
     for name in _FILES:
         if name not in out:
-            raise ValueError(f"{archive}: missing CIFAR-10 file {name} ({CIFAR10_FOLDER}/{name})")
+            raise ValueError(
+                f"{archive}: missing CIFAR-10 file {name} ({CIFAR10_FOLDER}/{name})"
+            )
     return out
 
 
@@ -261,7 +287,10 @@ def load_cifar10(path) -> Dataset:
             f"{path}: no such CIFAR-10 folder or archive (download_cifar10() fetches it, or "
             f"`python -m convlearn.datasets download cifar10`)"
         )
-    where = {name: str(path / name) if path.is_dir() else f"{path}: {name}" for name in _FILES}
+    where = {
+        name: str(path / name) if path.is_dir() else f"{path}: {name}"
+        for name in _FILES
+    }
     train = [_batch_arrays(files[name], where[name]) for name in _TRAIN_FILES]
     x_test, y_test = _batch_arrays(files[_TEST_FILE], where[_TEST_FILE])
     classes = _class_names(files[_META_FILE], where[_META_FILE])

@@ -25,19 +25,31 @@ __all__ = ["Dataset", "data_home"]
 def _check_images(name, x):
     """x must be a uint8 ndarray (N, 3, H, W)."""
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array (N, 3, H, W) uint8, got {type(x).__name__}")
+        raise TypeError(
+            f"{name} must be a numpy array (N, 3, H, W) uint8, got {type(x).__name__}"
+        )
     if x.dtype != np.uint8:
-        raise TypeError(f"{name} must have dtype uint8 (pixels 0..255), got dtype {x.dtype}")
+        raise TypeError(
+            f"{name} must have dtype uint8 (pixels 0..255), got dtype {x.dtype}"
+        )
     if x.ndim != 4 or x.shape[1] != 3 or 0 in x.shape[2:]:
-        raise ValueError(f"{name} must have shape (N, 3, H, W), RGB channels first, got shape {x.shape}")
+        raise ValueError(
+            f"{name} must have shape (N, 3, H, W), RGB channels first, got shape {x.shape}"
+        )
 
 
 def _check_count(name, n, limit):
     """n must be None (all `limit`) or an int in [0, limit] -> int."""
     if n is None:
         return limit
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool) or not 0 <= n <= limit:
-        raise ValueError(f"{name} must be an integer in [0, {limit}] or None, got {n!r}")
+    if (
+        not isinstance(n, numbers.Integral)
+        or isinstance(n, bool)
+        or not 0 <= n <= limit
+    ):
+        raise ValueError(
+            f"{name} must be an integer in [0, {limit}] or None, got {n!r}"
+        )
     return int(n)
 
 
@@ -76,12 +88,16 @@ class Dataset:
             raise TypeError(f"classes must be a list of str, got {classes!r}")
         classes = list(classes)
         if not classes or len(set(classes)) != len(classes):
-            raise ValueError(f"classes must be distinct names, at least one, got {classes!r}")
+            raise ValueError(
+                f"classes must be distinct names, at least one, got {classes!r}"
+            )
         object.__setattr__(self, "classes", classes)
         for split in ("train", "test"):
             x = getattr(self, f"x_{split}")
             _check_images(f"x_{split}", x)
-            y = check_labels(f"y_{split}", getattr(self, f"y_{split}"), len(x), len(classes))
+            y = check_labels(
+                f"y_{split}", getattr(self, f"y_{split}"), len(x), len(classes)
+            )
             object.__setattr__(self, f"y_{split}", y)
         if self.x_train.shape[2:] != self.x_test.shape[2:]:
             raise ValueError(
@@ -107,7 +123,13 @@ class Dataset:
         rng = None if seed is None else np.random.default_rng(seed)
         i = _pick(self.y_train, n_train, self.n_classes, rng)
         j = _pick(self.y_test, n_test, self.n_classes, rng)
-        return Dataset(self.x_train[i], self.y_train[i], self.x_test[j], self.y_test[j], self.classes)
+        return Dataset(
+            self.x_train[i],
+            self.y_train[i],
+            self.x_test[j],
+            self.y_test[j],
+            self.classes,
+        )
 
     def __repr__(self):
         return (

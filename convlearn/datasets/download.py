@@ -40,7 +40,9 @@ def _md5(file, chunk=1 << 20):
 
 def _complete(folder):
     """Whether folder holds all seven CIFAR-10 files as non-empty regular files."""
-    return all((folder / n).is_file() and (folder / n).stat().st_size > 0 for n in _FILES)
+    return all(
+        (folder / n).is_file() and (folder / n).stat().st_size > 0 for n in _FILES
+    )
 
 
 def _by_hand(folder):
@@ -70,7 +72,12 @@ def _fetch(url, dest, timeout, reporter, folder):
         raise NoNetworkError(
             f"cannot download {url}: the server answered HTTP {exc.code} {exc.reason}. {_by_hand(folder)}"
         ) from None
-    except (urllib.error.URLError, socket.timeout, ConnectionError, http.client.HTTPException) as exc:
+    except (
+        urllib.error.URLError,
+        socket.timeout,
+        ConnectionError,
+        http.client.HTTPException,
+    ) as exc:
         reason = getattr(exc, "reason", exc)
         raise NoNetworkError(
             f"cannot download {url}: no network access, or the server cannot be reached "
@@ -91,7 +98,11 @@ def _safe_member_path(dest, member, archive):
     if not (member.isfile() or member.isdir()):
         raise ValueError(f"{where}: refusing to extract a link, device or fifo")
     parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or PureWindowsPath(name).drive or PurePosixPath(name).is_absolute():
+    if (
+        name.startswith(("/", "\\"))
+        or PureWindowsPath(name).drive
+        or PurePosixPath(name).is_absolute()
+    ):
         raise ValueError(f"{where}: refusing to extract an absolute path")
     if ".." in parts:
         raise ValueError(f"{where}: refusing to extract a path with '..'")
@@ -125,7 +136,9 @@ def _safe_extract(archive, dest):
     except OSError as exc:  # e.g. a member whose parent is a file
         raise ValueError(f"{archive}: cannot extract ({exc})") from exc
     except (tarfile.TarError, EOFError) as exc:
-        raise ValueError(f"{archive}: cannot extract, truncated or not a tar.gz ({exc})") from exc
+        raise ValueError(
+            f"{archive}: cannot extract, truncated or not a tar.gz ({exc})"
+        ) from exc
 
 
 def _install(archive, folder, reporter):
@@ -137,13 +150,17 @@ def _install(archive, folder, reporter):
         extracted = tmp_dir / CIFAR10_FOLDER
         if not _complete(extracted):
             missing = [n for n in _FILES if not (extracted / n).is_file()]
-            raise ValueError(f"{archive}: the archive lacks {CIFAR10_FOLDER}/{missing[0]}")
+            raise ValueError(
+                f"{archive}: the archive lacks {CIFAR10_FOLDER}/{missing[0]}"
+            )
         os.replace(extracted, folder / CIFAR10_FOLDER)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def download_cifar10(folder=None, url=CIFAR10_URL, timeout=60, reporter=None, md5=CIFAR10_MD5) -> Path:
+def download_cifar10(
+    folder=None, url=CIFAR10_URL, timeout=60, reporter=None, md5=CIFAR10_MD5
+) -> Path:
     """Download, check and extract CIFAR-10 (163 MB); returns the cifar-10-batches-py folder.
 
     Parameters
@@ -212,7 +229,9 @@ def download_cifar10(folder=None, url=CIFAR10_URL, timeout=60, reporter=None, md
         _install(archive, folder, reporter)
         return target
 
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{CIFAR10_ARCHIVE}.", suffix=".part", dir=folder)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{CIFAR10_ARCHIVE}.", suffix=".part", dir=folder
+    )
     tmp = Path(tmp_name)
     try:
         reporter.info(f"downloading {url} to {folder}")

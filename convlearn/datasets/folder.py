@@ -65,13 +65,20 @@ import PIL
 from PIL import Image, ImageOps
 
 from .._checks import check_positive_int
-from ..progress import silent
 from .._files import atomic_write
+from ..progress import silent
 from .core import Dataset, data_home
 
-__all__ = ["load_image_folder", "load_image_folder_result", "ImageFolderResult", "IMAGE_EXTENSIONS"]
+__all__ = [
+    "load_image_folder",
+    "load_image_folder_result",
+    "ImageFolderResult",
+    "IMAGE_EXTENSIONS",
+]
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+)
 _CACHE_VERSION = 1  # bump when the decoding rules or the cache layout change
 _PROGRESS_EVERY = 5000  # images between progress lines
 _BICUBIC = getattr(Image, "Resampling", Image).BICUBIC  # Pillow >= 9.1 has the enum
@@ -99,7 +106,9 @@ class ImageFolderResult:
     cache_file: Path | None
 
 
-def load_image_folder(root, size=32, cache=True, skip_bad=False, reporter=None) -> Dataset:
+def load_image_folder(
+    root, size=32, cache=True, skip_bad=False, reporter=None
+) -> Dataset:
     """Load root/train/<class>/* and root/test/<class>/* as a Dataset of size x size RGB images.
 
     Parameters
@@ -137,7 +146,9 @@ def load_image_folder(root, size=32, cache=True, skip_bad=False, reporter=None) 
     return load_image_folder_result(root, size, cache, skip_bad, reporter).dataset
 
 
-def load_image_folder_result(root, size=32, cache=True, skip_bad=False, reporter=None) -> ImageFolderResult:
+def load_image_folder_result(
+    root, size=32, cache=True, skip_bad=False, reporter=None
+) -> ImageFolderResult:
     """`load_image_folder`, returning an `ImageFolderResult`.
 
     Same arguments; the result also says which files were skipped and
@@ -164,7 +175,9 @@ def load_image_folder_result(root, size=32, cache=True, skip_bad=False, reporter
         n_train = int(np.count_nonzero(keep[:n_train]))
         x, labels = x[keep], labels[keep]
     # train and test are views of one buffer: no second copy of the images
-    data = Dataset(x[:n_train], labels[:n_train], x[n_train:], labels[n_train:], classes)
+    data = Dataset(
+        x[:n_train], labels[:n_train], x[n_train:], labels[n_train:], classes
+    )
     _report_skipped(rep, root, skipped)
     if path is not None and not _write_cache(path, key, data, skipped, rep):
         path = None
@@ -179,7 +192,9 @@ def _check_root(root):
     try:
         path = Path(os.fspath(root))
     except TypeError:
-        raise TypeError(f"root must be a path (str or os.PathLike), got {type(root).__name__}") from None
+        raise TypeError(
+            f"root must be a path (str or os.PathLike), got {type(root).__name__}"
+        ) from None
     if not path.exists():
         raise ValueError(f"image folder root {str(path)!r} does not exist")
     if not path.is_dir():
@@ -190,7 +205,9 @@ def _check_root(root):
 def _visible(folder):
     """The entries of folder not starting with ".", sorted by name."""
     with os.scandir(folder) as it:
-        return sorted((e for e in it if not e.name.startswith(".")), key=lambda e: e.name)
+        return sorted(
+            (e for e in it if not e.name.startswith(".")), key=lambda e: e.name
+        )
 
 
 def _class_names(root, split):
@@ -198,7 +215,9 @@ def _class_names(root, split):
     folder = root / split
     names = [e.name for e in _visible(folder) if e.is_dir()]
     if not names:
-        raise ValueError(f"{str(folder)!r} holds no class folders; expected {split}/<class>/<images>")
+        raise ValueError(
+            f"{str(folder)!r} holds no class folders; expected {split}/<class>/<images>"
+        )
     return names
 
 
@@ -224,11 +243,19 @@ def _scan(root, size, skip_bad):
     missing = sorted(set(classes) - set(test_classes))
     extra = sorted(set(test_classes) - set(classes))
     if missing:
-        raise ValueError(f"{str(root / 'test')!r} lacks the class folder(s) {missing} found in train/")
+        raise ValueError(
+            f"{str(root / 'test')!r} lacks the class folder(s) {missing} found in train/"
+        )
     if extra:
-        raise ValueError(f"{str(root / 'test')!r} has class folder(s) {extra} that train/ does not have")
+        raise ValueError(
+            f"{str(root / 'test')!r} has class folder(s) {extra} that train/ does not have"
+        )
 
-    digest = hashlib.sha256(json.dumps([_CACHE_VERSION, str(root), size, skip_bad, PIL.__version__]).encode())
+    digest = hashlib.sha256(
+        json.dumps(
+            [_CACHE_VERSION, str(root), size, skip_bad, PIL.__version__]
+        ).encode()
+    )
     files, labels = [], []
     for split in ("train", "test"):
         for label, name in enumerate(classes):
@@ -262,7 +289,9 @@ def _decode_all(root, files, size, skip_bad, rep):
     rep.info(f"decoding {n} images from {root} (the cache makes later loads fast)")
     for i, rel in enumerate(files):
         try:
-            x[i] = _read_image(root / rel, size).transpose(2, 0, 1)  # (size, size, 3) -> (3, size, size)
+            x[i] = _read_image(root / rel, size).transpose(
+                2, 0, 1
+            )  # (size, size, 3) -> (3, size, size)
         except ValueError:
             if not skip_bad:
                 raise
@@ -282,11 +311,15 @@ def _read_image(path, size):
         # Pillow reports malformed files as OSError, SyntaxError, ValueError,
         # EOFError, struct.error, zlib.error, DecompressionBombError, ...:
         # whatever it raises here is about the file's contents.
-        raise ValueError(f"cannot decode image file {str(path)!r}: {type(err).__name__}: {err}") from err
+        raise ValueError(
+            f"cannot decode image file {str(path)!r}: {type(err).__name__}: {err}"
+        ) from err
     try:
         rgb = _to_rgb(im)
     except ValueError as err:
-        raise ValueError(f"cannot convert image file {str(path)!r} (mode {im.mode}) to RGB: {err}") from err
+        raise ValueError(
+            f"cannot convert image file {str(path)!r} (mode {im.mode}) to RGB: {err}"
+        ) from err
     return _fit(rgb, size)
 
 
@@ -338,7 +371,9 @@ def _report_skipped(rep, root, skipped):
     if skipped:
         more = " ..." if len(skipped) > 5 else ""
         names = ", ".join(skipped[:5])
-        rep.info(f"skipped {len(skipped)} unreadable image file(s) under {root}: {names}{more}")
+        rep.info(
+            f"skipped {len(skipped)} unreadable image file(s) under {root}: {names}{more}"
+        )
 
 
 # ---- the cache -------------------------------------------------------------
@@ -346,7 +381,9 @@ def _report_skipped(rep, root, skipped):
 
 def _cache_path(root, size, skip_bad, key):
     """data_home()/cache/<root name>_<hash of root and options>_<hash of everything>.npz."""
-    options = hashlib.sha256(json.dumps([str(root), size, skip_bad]).encode()).hexdigest()[:12]
+    options = hashlib.sha256(
+        json.dumps([str(root), size, skip_bad]).encode()
+    ).hexdigest()[:12]
     name = re.sub(r"[^A-Za-z0-9._-]", "_", root.name)[:40] or "root"
     return data_home() / "cache" / f"{name}_{options}_{key[:32]}.npz"
 
@@ -359,14 +396,18 @@ def _read_cache(path, key, classes, size, rep):
         with np.load(path, allow_pickle=False) as z:
             if str(z["key"]) != key or z["classes"].tolist() != classes:
                 raise ValueError("its key or classes do not match the folder")
-            data = Dataset(z["x_train"], z["y_train"], z["x_test"], z["y_test"], classes)
+            data = Dataset(
+                z["x_train"], z["y_train"], z["x_test"], z["y_test"], classes
+            )
             skipped = tuple(z["skipped"].tolist())
         if data.x_train.shape[2:] != (size, size):
             raise ValueError(f"it holds images of shape {data.x_train.shape[2:]}")
         return data, skipped
     except Exception as err:
         # a torn write, a foreign file, a numpy that cannot read it: rebuild
-        rep.info(f"ignoring unreadable cache {path} ({type(err).__name__}: {err}); rebuilding it")
+        rep.info(
+            f"ignoring unreadable cache {path} ({type(err).__name__}: {err}); rebuilding it"
+        )
         return None
 
 

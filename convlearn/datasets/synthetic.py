@@ -127,7 +127,9 @@ def _vertical(rng, m):
 def _diagonal(rng, m):
     # either diagonal, +-45 degrees, with a narrower spread than the other two
     sign = np.where(rng.random((m, 1, 1)) < 0.5, -1.0, 1.0).astype(np.float32)
-    return _grating(rng, m, sign * (np.pi / 4 + _u(rng, -0.6 * _JITTER, 0.6 * _JITTER, m)))
+    return _grating(
+        rng, m, sign * (np.pi / 4 + _u(rng, -0.6 * _JITTER, 0.6 * _JITTER, m))
+    )
 
 
 def _checkerboard(rng, m):
@@ -213,7 +215,9 @@ def _paint(rng, alpha):
     img *= (1 + g[0] * (_X / (_SIZE / 2) - 1) + g[1] * (_Y / (_SIZE / 2) - 1))[:, None]
     noise = rng.random(img.shape, np.float32, out=fg_minus_img)
     noise -= 0.5
-    noise *= rng.uniform(0.01, 0.08, (m, 1, 1, 1)).astype(np.float32) * np.float32(np.sqrt(12.0))
+    noise *= rng.uniform(0.01, 0.08, (m, 1, 1, 1)).astype(np.float32) * np.float32(
+        np.sqrt(12.0)
+    )
     img += noise
     img *= 255
     np.rint(img, out=img)
@@ -309,7 +313,9 @@ def synthetic(n_train, n_test, seed=0):
     if isinstance(seed, np.random.Generator):
         seed = int(seed.integers(2**63))
     elif not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"seed must be a non-negative integer or a numpy Generator, got {seed!r}")
+        raise TypeError(
+            f"seed must be a non-negative integer or a numpy Generator, got {seed!r}"
+        )
     elif seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
     x_train, y_train = _draw_split(int(seed), 0, n_train)

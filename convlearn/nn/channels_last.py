@@ -51,7 +51,9 @@ class Workspace:
         shape = tuple(shape)
         buf = self._buffers.get(name)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+            buf = (
+                np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
+            )
             self._buffers[name] = buf
         return buf
 
@@ -96,8 +98,15 @@ def conv2d_forward(x, w, b, stride, pad, ws=None):
     N, HP, WP, _ = xp.shape
     OH = (HP - KH) // stride[0] + 1
     OW = (WP - KW) // stride[1] + 1
-    cols = im2col(xp, (KH, KW), stride, out=_scratch(ws, "conv_cols", (N * OH * OW, KH * KW * C), x.dtype))
-    w2 = w.transpose(0, 2, 3, 1).reshape(F, KH * KW * C)  # (F, KH*KW*C), row order of cols
+    cols = im2col(
+        xp,
+        (KH, KW),
+        stride,
+        out=_scratch(ws, "conv_cols", (N * OH * OW, KH * KW * C), x.dtype),
+    )
+    w2 = w.transpose(0, 2, 3, 1).reshape(
+        F, KH * KW * C
+    )  # (F, KH*KW*C), row order of cols
     y = cols @ w2.T  # (N*OH*OW, KH*KW*C) @ (KH*KW*C, F) -> (N*OH*OW, F)
     if b is not None:
         y += b
@@ -126,8 +135,14 @@ def conv2d_backward(dy, cols, x_shape, w, stride, pad, need_dx=True, ws=None):
     ph, pw = pad
     if stride == (1, 1) and ph < KH and pw < KW:
         w_flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
-        dx, _ = conv2d_forward(dy, w_flipped, None, (1, 1), (KH - 1 - ph, KW - 1 - pw),
-                               None if ws is None else ws.child("dx"))
+        dx, _ = conv2d_forward(
+            dy,
+            w_flipped,
+            None,
+            (1, 1),
+            (KH - 1 - ph, KW - 1 - pw),
+            None if ws is None else ws.child("dx"),
+        )
         return dx, dw, db
     return _scatter_windows(dy2, w, x_shape, (OH, OW), stride, pad, ws), dw, db
 
@@ -218,8 +233,14 @@ def max_pool_backward(dy, argmax, x_shape, kernel, stride, pad, ws=None):
         n, i, j, c = np.ix_(np.arange(N), np.arange(OH), np.arange(OW), np.arange(C))
         return ((n * HP + sh * i) * WP + sw * j) * C + c
 
-    corner = corner_index() if ws is None else ws.cached("pool_corner", (dy.shape, HP, WP, stride), corner_index)
-    offset = np.array([(i * WP + j) * C for i in range(kernel[0]) for j in range(KW)], np.intp)
+    corner = (
+        corner_index()
+        if ws is None
+        else ws.cached("pool_corner", (dy.shape, HP, WP, stride), corner_index)
+    )
+    offset = np.array(
+        [(i * WP + j) * C for i in range(kernel[0]) for j in range(KW)], np.intp
+    )
     dxp = _scratch(ws, "pool_dxpad", (N, HP, WP, C), dy.dtype)
     dxp.fill(0)
     np.add.at(dxp.reshape(-1), (corner + offset[argmax]).reshape(-1), dy.reshape(-1))

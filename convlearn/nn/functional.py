@@ -22,7 +22,6 @@ Conventions where libraries differ, written down once:
 
 import numpy as np
 
-from . import channels_last as cl
 from .._checks import (
     check_float_array,
     check_labels,
@@ -32,6 +31,7 @@ from .._checks import (
     check_window_fits,
     to_generator,
 )
+from . import channels_last as cl
 
 __all__ = [
     "conv2d",
@@ -130,7 +130,12 @@ def conv2d_backward(dy, x, w, stride=1, pad=0):
 def _conv_out_shape(x_shape, w_shape, stride, pad):
     N, _, H, W = x_shape
     F, _, KH, KW = w_shape
-    return (N, F, (H + 2 * pad[0] - KH) // stride[0] + 1, (W + 2 * pad[1] - KW) // stride[1] + 1)
+    return (
+        N,
+        F,
+        (H + 2 * pad[0] - KH) // stride[0] + 1,
+        (W + 2 * pad[1] - KW) // stride[1] + 1,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -143,14 +148,21 @@ def _check_pool(x, size, stride, pad):
     stride = check_pair("stride", stride, minimum=1)
     pad = check_pair("pad", pad, minimum=0)
     if pad[0] > size[0] // 2 or pad[1] > size[1] // 2:
-        raise ValueError(f"pad must be at most half the window: got pad={pad} for size={size}")
+        raise ValueError(
+            f"pad must be at most half the window: got pad={pad} for size={size}"
+        )
     check_window_fits("size", size, x.shape[2:], pad)
     return size, stride, pad
 
 
 def _pool_out_shape(x_shape, size, stride, pad):
     N, C, H, W = x_shape
-    return (N, C, (H + 2 * pad[0] - size[0]) // stride[0] + 1, (W + 2 * pad[1] - size[1]) // stride[1] + 1)
+    return (
+        N,
+        C,
+        (H + 2 * pad[0] - size[0]) // stride[0] + 1,
+        (W + 2 * pad[1] - size[1]) // stride[1] + 1,
+    )
 
 
 def max_pool2d(x, size, stride, pad=0):
@@ -166,7 +178,9 @@ def max_pool2d_backward(dy, x, size, stride, pad=0):
     check_like("dy", dy, _pool_out_shape(x.shape, size, stride, pad), x.dtype)
     x_last = _to_last(x)
     _, argmax = cl.max_pool_forward(x_last, size, stride, pad)
-    return _to_first(cl.max_pool_backward(_to_last(dy), argmax, x_last.shape, size, stride, pad))
+    return _to_first(
+        cl.max_pool_backward(_to_last(dy), argmax, x_last.shape, size, stride, pad)
+    )
 
 
 def avg_pool2d(x, size, stride, pad=0):
@@ -180,7 +194,9 @@ def avg_pool2d_backward(dy, x, size, stride, pad=0):
     size, stride, pad = _check_pool(x, size, stride, pad)
     check_like("dy", dy, _pool_out_shape(x.shape, size, stride, pad), x.dtype)
     x_last = _to_last(x)
-    return _to_first(cl.avg_pool_backward(_to_last(dy), x_last.shape, size, stride, pad))
+    return _to_first(
+        cl.avg_pool_backward(_to_last(dy), x_last.shape, size, stride, pad)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -207,7 +223,9 @@ def _check_lrn(x, size, alpha, beta, k):
         if not np.isfinite(value):
             raise ValueError(f"{name} must be finite, got {value!r}")
     if k <= 0:
-        raise ValueError(f"k must be positive so that the scale never vanishes, got {k!r}")
+        raise ValueError(
+            f"k must be positive so that the scale never vanishes, got {k!r}"
+        )
 
 
 def local_response_norm(x, size=5, alpha=1e-4, beta=0.75, k=1.0):
@@ -250,7 +268,9 @@ def _check_linear(x, w):
     check_float_array("x", x, 2, "(N, in)")
     check_float_array("w", w, 2, "(out, in)", dtype=x.dtype)
     if x.shape[1] != w.shape[1]:
-        raise ValueError(f"x has {x.shape[1]} features (shape {x.shape}) but w (out, in) = {w.shape} expects {w.shape[1]}")
+        raise ValueError(
+            f"x has {x.shape[1]} features (shape {x.shape}) but w (out, in) = {w.shape} expects {w.shape[1]}"
+        )
 
 
 def linear(x, w, b):
@@ -260,7 +280,9 @@ def linear(x, w, b):
     if b is not None:
         check_float_array("b", b, 1, "(out,)", dtype=x.dtype)
         if b.shape != (w.shape[0],):
-            raise ValueError(f"b must have shape (out,) = ({w.shape[0]},), got {b.shape}")
+            raise ValueError(
+                f"b must have shape (out,) = ({w.shape[0]},), got {b.shape}"
+            )
         y += b
     return y
 
@@ -327,10 +349,14 @@ def softmax_cross_entropy(logits, labels):
     """
     check_float_array("logits", logits, 2, "(N, K)")
     if not np.all(np.isfinite(logits)):
-        raise ValueError("logits must be finite; they contain NaN or inf (a diverged net?)")
+        raise ValueError(
+            "logits must be finite; they contain NaN or inf (a diverged net?)"
+        )
     N, K = logits.shape
     if N == 0 or K == 0:
-        raise ValueError(f"logits must hold at least one sample and one class, got shape {logits.shape}")
+        raise ValueError(
+            f"logits must hold at least one sample and one class, got shape {logits.shape}"
+        )
     labels = check_labels("labels", labels, N, K)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_z = np.log(np.exp(shifted).sum(axis=1))

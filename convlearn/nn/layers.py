@@ -21,7 +21,16 @@ import numpy as np
 from .. import _checks
 from . import channels_last as cl
 
-__all__ = ["Layer", "Conv2d", "MaxPool2d", "AvgPool2d", "LocalResponseNorm", "Flatten", "Linear", "Dropout"]
+__all__ = [
+    "Layer",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "LocalResponseNorm",
+    "Flatten",
+    "Linear",
+    "Dropout",
+]
 
 
 class Layer:
@@ -31,7 +40,9 @@ class Layer:
         self.name = name
         self.params = {}
         self.grads = {}
-        self.input_grad = True  # False for the first layer: nobody needs d(loss)/d(images)
+        self.input_grad = (
+            True  # False for the first layer: nobody needs d(loss)/d(images)
+        )
 
     def forward(self, x, train=False):
         raise NotImplementedError
@@ -55,7 +66,17 @@ def _he_normal(rng, shape, fan_in, gain):
 class Conv2d(Layer):
     """Convolution (+ ReLU): (N, H, W, C) -> (N, OH, OW, F); weight (F, C, KH, KW)."""
 
-    def __init__(self, name, in_channels, out_channels, kernel, stride=1, pad=0, relu=True, rng=None):
+    def __init__(
+        self,
+        name,
+        in_channels,
+        out_channels,
+        kernel,
+        stride=1,
+        pad=0,
+        relu=True,
+        rng=None,
+    ):
         super().__init__(name)
         KH, KW = _checks.check_pair("kernel", kernel, 1)
         self.stride = _checks.check_pair("stride", stride, 1)
@@ -65,7 +86,9 @@ class Conv2d(Layer):
         fan_in = in_channels * KH * KW
         gain = 2.0 if relu else 1.0
         self.params = {
-            "weight": _he_normal(rng, (out_channels, in_channels, KH, KW), fan_in, gain),
+            "weight": _he_normal(
+                rng, (out_channels, in_channels, KH, KW), fan_in, gain
+            ),
             "bias": np.zeros(out_channels, np.float32),
         }
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
@@ -75,7 +98,9 @@ class Conv2d(Layer):
         # An evaluation pass gets scratch of its own, so that it cannot
         # overwrite the window matrix a pending backward still needs.
         ws = self._ws if train else self._ws.child("eval")
-        y, cols = cl.conv2d_forward(x, self.params["weight"], self.params["bias"], self.stride, self.pad, ws)
+        y, cols = cl.conv2d_forward(
+            x, self.params["weight"], self.params["bias"], self.stride, self.pad, ws
+        )
         if self.relu:
             np.maximum(y, 0, out=y)
         if train:
@@ -85,10 +110,19 @@ class Conv2d(Layer):
     def backward(self, dy):
         x_shape, cols, y = self._cache
         if self.relu:  # the ReLU passes the gradient where its output was positive
-            active = np.greater(y, 0, out=self._ws.get("relu_active", y.shape, np.bool_))
+            active = np.greater(
+                y, 0, out=self._ws.get("relu_active", y.shape, np.bool_)
+            )
             dy = np.multiply(dy, active, out=self._ws.get("relu_dy", y.shape, y.dtype))
         dx, dw, db = cl.conv2d_backward(
-            dy, cols, x_shape, self.params["weight"], self.stride, self.pad, self.input_grad, self._ws
+            dy,
+            cols,
+            x_shape,
+            self.params["weight"],
+            self.stride,
+            self.pad,
+            self.input_grad,
+            self._ws,
         )
         self.grads["weight"][...] = dw
         self.grads["bias"][...] = db
@@ -115,14 +149,18 @@ class MaxPool2d(Layer):
         self._ws = cl.Workspace()
 
     def forward(self, x, train=False):
-        y, argmax = cl.max_pool_forward(x, self.size, self.stride, self.pad, need_argmax=train, ws=self._ws)
+        y, argmax = cl.max_pool_forward(
+            x, self.size, self.stride, self.pad, need_argmax=train, ws=self._ws
+        )
         if train:
             self._cache = (x.shape, argmax)
         return y
 
     def backward(self, dy):
         x_shape, argmax = self._cache
-        return cl.max_pool_backward(dy, argmax, x_shape, self.size, self.stride, self.pad, self._ws)
+        return cl.max_pool_backward(
+            dy, argmax, x_shape, self.size, self.stride, self.pad, self._ws
+        )
 
     def output_shape(self, input_shape):
         H, W, C = input_shape
@@ -171,11 +209,15 @@ class Flatten(Layer):
         N, H, W, C = x.shape
         if train:
             self._shape = x.shape
-        return x.transpose(0, 3, 1, 2).reshape(N, C * H * W)  # (N, C, H, W) flattened: a copy
+        return x.transpose(0, 3, 1, 2).reshape(
+            N, C * H * W
+        )  # (N, C, H, W) flattened: a copy
 
     def backward(self, dy):
         N, H, W, C = self._shape
-        return dy.reshape(N, C, H, W).transpose(0, 2, 3, 1)  # back to (N, H, W, C), a view
+        return dy.reshape(N, C, H, W).transpose(
+            0, 2, 3, 1
+        )  # back to (N, H, W, C), a view
 
     def output_shape(self, input_shape):
         return (int(np.prod(input_shape)),)
@@ -194,7 +236,9 @@ class Linear(Layer):
             # The classifier starts near zero (std 0.01, as Caffe's AlexNet
             # fc8), so the first softmax is almost uniform and the first loss
             # is about ln(classes), whatever the scale of the features below.
-            weight = (rng.standard_normal((out_features, in_features)) * 0.01).astype(np.float32)
+            weight = (rng.standard_normal((out_features, in_features)) * 0.01).astype(
+                np.float32
+            )
         self.params = {
             "weight": weight,
             "bias": np.zeros(out_features, np.float32),

@@ -86,7 +86,9 @@ def _tiny(rngs):
 
 
 _ARCHITECTURES = {"paper": _paper, "small": _small, "tiny": _tiny}
-_MAX_RANDOM_LAYERS = 16  # child seeds drawn per net; a layer's seed depends only on its index
+_MAX_RANDOM_LAYERS = (
+    16  # child seeds drawn per net; a layer's seed depends only on its index
+)
 
 
 def architectures():
@@ -112,7 +114,10 @@ def build(arch, seed=0):
         rngs = seed.spawn(_MAX_RANDOM_LAYERS)
     else:
         _checks.to_generator(seed)  # validates the type
-        rngs = [np.random.default_rng(c) for c in np.random.SeedSequence(seed).spawn(_MAX_RANDOM_LAYERS)]
+        rngs = [
+            np.random.default_rng(c)
+            for c in np.random.SeedSequence(seed).spawn(_MAX_RANDOM_LAYERS)
+        ]
     return Net(arch, _ARCHITECTURES[arch](rngs))
 
 
@@ -150,8 +155,15 @@ class Net:
         """Store the per-channel mean and std of pixels/255 used by `preprocess`."""
         mean = np.asarray(mean, np.float32)
         std = np.asarray(std, np.float32)
-        if mean.shape != (3,) or std.shape != (3,) or not np.all(std > 0) or not np.all(np.isfinite(mean)):
-            raise ValueError(f"mean and std must be 3 finite numbers with std > 0, got {mean} and {std}")
+        if (
+            mean.shape != (3,)
+            or std.shape != (3,)
+            or not np.all(std > 0)
+            or not np.all(np.isfinite(mean))
+        ):
+            raise ValueError(
+                f"mean and std must be 3 finite numbers with std > 0, got {mean} and {std}"
+            )
         self.mean, self.std = mean, std
 
     # ---- computing --------------------------------------------------------
@@ -159,9 +171,13 @@ class Net:
     def preprocess(self, images):
         """uint8 images (N, 3, 32, 32) -> float32 (images/255 - mean) / std."""
         if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
-            raise TypeError(f"images must be a uint8 numpy array, got {getattr(images, 'dtype', type(images))}")
+            raise TypeError(
+                f"images must be a uint8 numpy array, got {getattr(images, 'dtype', type(images))}"
+            )
         if images.ndim != 4 or images.shape[1:] != INPUT_SHAPE:
-            raise ValueError(f"images must have shape (N, 3, 32, 32), got {images.shape}")
+            raise ValueError(
+                f"images must have shape (N, 3, 32, 32), got {images.shape}"
+            )
         scale = (1.0 / (255.0 * self.std)).reshape(1, 3, 1, 1)
         shift = (self.mean / self.std).reshape(1, 3, 1, 1)
         return images * scale - shift
@@ -181,7 +197,11 @@ class Net:
         for layer in self.layers:
             h = layer.forward(h, train)
             if layer.name in keep:
-                taken[layer.name] = np.ascontiguousarray(h.transpose(0, 3, 1, 2)) if h.ndim == 4 else h.copy()
+                taken[layer.name] = (
+                    np.ascontiguousarray(h.transpose(0, 3, 1, 2))
+                    if h.ndim == 4
+                    else h.copy()
+                )
             if layer.name == stop_at:
                 break
         return h, taken
@@ -207,17 +227,23 @@ class Net:
         """
         layers = [layers] if isinstance(layers, str) else list(layers)
         if not layers:
-            raise ValueError(f"layers must name at least one layer of {self.layer_names}")
+            raise ValueError(
+                f"layers must name at least one layer of {self.layer_names}"
+            )
         unknown = [n for n in layers if n not in self._by_name]
         if unknown:
-            raise ValueError(f"unknown layer names {unknown}; this net has {self.layer_names}")
+            raise ValueError(
+                f"unknown layer names {unknown}; this net has {self.layer_names}"
+            )
         last = max(layers, key=self._by_name.__getitem__)
         return self._run(x, False, stop_at=last, keep=set(layers))[1]
 
     def predict(self, images, batch_size=500):
         """Class indices (N,) int64 for uint8 images (N, 3, 32, 32)."""
         batch_size = _checks.check_positive_int("batch_size", batch_size)
-        self.preprocess(images[:0] if isinstance(images, np.ndarray) else images)  # type and shape checks
+        self.preprocess(
+            images[:0] if isinstance(images, np.ndarray) else images
+        )  # type and shape checks
         out = np.empty(len(images), np.int64)
         for start in range(0, len(images), batch_size):
             x = self.preprocess(images[start : start + batch_size])
@@ -257,9 +283,13 @@ def load(path):
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         # numpy's own message suggests allow_pickle=True: never the answer for a damaged file
-        raise ValueError(f"{path}: not a readable .npz file (damaged, or not an .npz: {type(e).__name__})") from e
+        raise ValueError(
+            f"{path}: not a readable .npz file (damaged, or not an .npz: {type(e).__name__})"
+        ) from e
     if not isinstance(f, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path}: not a convlearn net (a single array, not an .npz archive)")
+        raise ValueError(
+            f"{path}: not a convlearn net (a single array, not an .npz archive)"
+        )
     try:
         with f:
             arrays = {k: f[k] for k in f.files}
@@ -270,14 +300,18 @@ def load(path):
             raise ValueError(f"{path}: not a convlearn net (no {key!r} entry)")
     arch = str(arrays.pop("meta.arch"))
     if arch not in _ARCHITECTURES:
-        raise ValueError(f"{path}: unknown architecture {arch!r}; known: {architectures()}")
+        raise ValueError(
+            f"{path}: unknown architecture {arch!r}; known: {architectures()}"
+        )
     net = build(arch)
     params = net.params()
     stored = {k: v for k, v in arrays.items() if not k.startswith("meta.")}
     missing = sorted(set(params) - set(stored))
     extra = sorted(set(stored) - set(params))
     if missing or extra:
-        raise ValueError(f"{path}: parameters do not fit architecture {arch!r}: missing {missing}, unexpected {extra}")
+        raise ValueError(
+            f"{path}: parameters do not fit architecture {arch!r}: missing {missing}, unexpected {extra}"
+        )
     for key, value in params.items():
         layer = key.split(".")[0]
         if stored[key].shape != value.shape or stored[key].dtype != value.dtype:

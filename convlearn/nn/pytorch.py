@@ -49,7 +49,11 @@ def to_torch(net):
             with torch.no_grad():
                 m.weight.copy_(torch.from_numpy(layer.params["weight"]))
                 m.bias.copy_(torch.from_numpy(layer.params["bias"]))
-        children[layer.name] = torch.nn.Sequential(m, torch.nn.ReLU()) if getattr(layer, "relu", False) else m
+        children[layer.name] = (
+            torch.nn.Sequential(m, torch.nn.ReLU())
+            if getattr(layer, "relu", False)
+            else m
+        )
     return torch.nn.Sequential(children)
 
 

@@ -64,7 +64,9 @@ class TrainConfig:
         _checks.check_positive_int("crop_pad", self.crop_pad, minimum=0)
         _checks.check_positive_int("data_seed", self.data_seed, minimum=0)
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+            raise ValueError(
+                f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"
+            )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
 
@@ -88,13 +90,17 @@ def augment(images, rng, crop_pad=4, flip=True):
     N, C, H, W = images.shape
     out = images
     if crop_pad:
-        padded = np.pad(images, ((0, 0), (0, 0), (crop_pad, crop_pad), (crop_pad, crop_pad)))
+        padded = np.pad(
+            images, ((0, 0), (0, 0), (crop_pad, crop_pad), (crop_pad, crop_pad))
+        )
         dy, dx = rng.integers(0, 2 * crop_pad + 1, size=(2, N))
         rows = dy[:, None] + np.arange(H)  # (N, H): the rows each crop takes
         cols = dx[:, None] + np.arange(W)  # (N, W)
         n = np.arange(N)[:, None, None, None]
         c = np.arange(C)[None, :, None, None]
-        out = padded[n, c, rows[:, None, :, None], cols[:, None, None, :]]  # (N, C, H, W)
+        out = padded[
+            n, c, rows[:, None, :, None], cols[:, None, None, :]
+        ]  # (N, C, H, W)
     if flip:
         mirrored = rng.random(N) < 0.5
         out = out.copy() if out is images else out
@@ -125,7 +131,9 @@ def evaluate(net, images, labels, batch_size=500):
 def _generators(net, data_rng):
     """Every Generator whose state the rest of the run depends on, by name."""
     gens = {"data": data_rng}
-    gens.update({f"dropout/{l.name}": l.rng for l in net.layers if isinstance(l, Dropout)})
+    gens.update(
+        {f"dropout/{l.name}": l.rng for l in net.layers if isinstance(l, Dropout)}
+    )
     return gens
 
 
@@ -137,7 +145,9 @@ def _save_checkpoint(path, net, opt, data_rng, history, config, data):
         "data": data,
         "epochs_done": len(history),
         "history": history,
-        "generators": {k: g.bit_generator.state for k, g in _generators(net, data_rng).items()},
+        "generators": {
+            k: g.bit_generator.state for k, g in _generators(net, data_rng).items()
+        },
         "mean": net.mean.tolist(),
         "std": net.std.tolist(),
     }
@@ -154,10 +164,23 @@ def _load_checkpoint(path, net, opt, data_rng, config, data):
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
         meta = json.loads(str(arrays.pop("meta.json")))
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError, AttributeError) as e:
-        raise ValueError(f"{path}: not a readable convlearn checkpoint (damaged or not an .npz: "
-                         f"{type(e).__name__}); delete it to start afresh") from e
-    if meta["arch"] != net.arch or meta["config"] != config.to_dict() or meta.get("data") != data:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        zipfile.BadZipFile,
+        EOFError,
+        AttributeError,
+    ) as e:
+        raise ValueError(
+            f"{path}: not a readable convlearn checkpoint (damaged or not an .npz: "
+            f"{type(e).__name__}); delete it to start afresh"
+        ) from e
+    if (
+        meta["arch"] != net.arch
+        or meta["config"] != config.to_dict()
+        or meta.get("data") != data
+    ):
         raise ValueError(
             f"{path}: this checkpoint belongs to another run (arch {meta['arch']!r}, config "
             f"{meta['config']}, data {meta.get('data')}); this run is arch {net.arch!r}, config "
@@ -167,7 +190,9 @@ def _load_checkpoint(path, net, opt, data_rng, config, data):
     for key, value in params.items():
         stored = arrays.get(f"param/{key}")
         if stored is None or stored.shape != value.shape:
-            raise ValueError(f"{path}: parameter {key} is missing or has the wrong shape")
+            raise ValueError(
+                f"{path}: parameter {key} is missing or has the wrong shape"
+            )
         value[...] = stored
     opt.load_state_dict({k: v for k, v in arrays.items() if k.startswith("velocity/")})
     for name, gen in _generators(net, data_rng).items():
@@ -180,7 +205,16 @@ def _load_checkpoint(path, net, opt, data_rng, config, data):
 # the loop
 
 
-def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, checkpoint=None, eval_every=1):
+def train(
+    net,
+    images,
+    labels,
+    config=TrainConfig(),
+    test=None,
+    reporter=None,
+    checkpoint=None,
+    eval_every=1,
+):
     """Train ``net`` in place; returns the per-epoch history (a list of dicts).
 
     Parameters
@@ -238,7 +272,11 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
             logits = net.forward(net.preprocess(batch), train=True)
             lr = schedule(epoch + step / len(batches))
             if not np.all(np.isfinite(logits)):
-                kept = f"; the checkpoint holds epoch {epoch}" if checkpoint is not None and epoch else ""
+                kept = (
+                    f"; the checkpoint holds epoch {epoch}"
+                    if checkpoint is not None and epoch
+                    else ""
+                )
                 raise FloatingPointError(
                     f"training diverged: non-finite logits at epoch {epoch + 1}, step {step + 1} "
                     f"(lr {lr:.3g}){kept}. Try a smaller lr"
@@ -255,8 +293,15 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
                 f"loss {loss_sum / seen:.3f}  {rate:.0f} img/s  ETA {(len(images) - seen) / rate:.0f}s "
             )
         reporter.end_status()
-        record = {"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": correct / seen, "lr": lr}
-        if test is not None and ((epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs):
+        record = {
+            "epoch": epoch + 1,
+            "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "lr": lr,
+        }
+        if test is not None and (
+            (epoch + 1) % eval_every == 0 or epoch + 1 == config.epochs
+        ):
             record["test_loss"], record["test_accuracy"] = evaluate(net, *test)
         record["seconds"] = time.perf_counter() - t0
         history.append(record)
@@ -265,7 +310,11 @@ def train(net, images, labels, config=TrainConfig(), test=None, reporter=None, c
         reporter.info(
             f"epoch {record['epoch']}: train loss {record['train_loss']:.3f}, "
             f"train acc {record['train_accuracy']:.3f}"
-            + (f", test acc {record['test_accuracy']:.3f}" if "test_accuracy" in record else "")
+            + (
+                f", test acc {record['test_accuracy']:.3f}"
+                if "test_accuracy" in record
+                else ""
+            )
             + f", {record['seconds']:.1f}s"
         )
     return history

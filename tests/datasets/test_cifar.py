@@ -24,7 +24,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from convlearn.datasets import CIFAR10_MD5, NoNetworkError, download_cifar10, load_cifar10
+from convlearn.datasets import (
+    CIFAR10_MD5,
+    NoNetworkError,
+    download_cifar10,
+    load_cifar10,
+)
 from convlearn.datasets.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +69,9 @@ def py2_pickle(obj):
     _Py2Pickler(buf, protocol=2).dump(obj)
     # numpy 1.x (which wrote the genuine files) named the module numpy.core.multiarray;
     # a GLOBAL opcode is newline-terminated text, so renaming it keeps the stream valid
-    return buf.getvalue().replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+    return buf.getvalue().replace(
+        b"numpy._core.multiarray\n", b"numpy.core.multiarray\n"
+    )
 
 
 def pattern(n, first):
@@ -87,7 +94,11 @@ def batch(i, n=N):
 
 
 def meta():
-    return {b"num_cases_per_batch": N, b"label_names": [s.encode() for s in NAMES], b"num_vis": 3072}
+    return {
+        b"num_cases_per_batch": N,
+        b"label_names": [s.encode() for s in NAMES],
+        b"num_vis": 3072,
+    }
 
 
 def write_folder(folder, dump=py2_pickle, overrides=None):
@@ -128,7 +139,14 @@ def archive(folder, tmp_path):
 
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch):
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    for var in (
+        "http_proxy",
+        "https_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ):
         monkeypatch.delenv(var, raising=False)
 
 
@@ -158,8 +176,12 @@ def test_pixels_survive_the_reshape(folder):
     # train image 2 * N + k comes from data_batch_3 (i = 2): R plane = 200 + k
     img = ds.x_train[2 * N + k]
     assert np.all(img[0] == 200 + k)
-    np.testing.assert_array_equal(img[1], np.repeat(8 * np.arange(32)[:, None], 32, axis=1))
-    np.testing.assert_array_equal(img[2], np.repeat(8 * np.arange(32)[None, :], 32, axis=0))
+    np.testing.assert_array_equal(
+        img[1], np.repeat(8 * np.arange(32)[:, None], 32, axis=1)
+    )
+    np.testing.assert_array_equal(
+        img[2], np.repeat(8 * np.arange(32)[None, :], 32, axis=0)
+    )
     assert np.all(ds.x_test[k, 0] == (500 + k) % 256)
     raw = batch(2)[b"data"]
     np.testing.assert_array_equal(ds.x_train[2 * N : 3 * N].reshape(N, -1), raw)
@@ -174,12 +196,16 @@ def test_labels_and_order(folder):
 
 
 def test_parent_folder_is_accepted(folder, tmp_path):
-    np.testing.assert_array_equal(load_cifar10(tmp_path).x_test, load_cifar10(folder).x_test)
+    np.testing.assert_array_equal(
+        load_cifar10(tmp_path).x_test, load_cifar10(folder).x_test
+    )
 
 
 @pytest.mark.parametrize("protocol", [2, 3, 4])
 def test_python3_pickles_load_too(tmp_path, folder, protocol):
-    other = write_folder(tmp_path / "py3", dump=lambda obj: pickle.dumps(obj, protocol=protocol))
+    other = write_folder(
+        tmp_path / "py3", dump=lambda obj: pickle.dumps(obj, protocol=protocol)
+    )
     a, b = load_cifar10(other), load_cifar10(folder)
     np.testing.assert_array_equal(a.x_train, b.x_train)
     assert a.classes == NAMES
@@ -205,7 +231,9 @@ def test_truncated_batch_is_named(tmp_path):
     f = write_folder(tmp_path / "c", overrides={"data_batch_2": raw[: len(raw) // 2]})
     with pytest.raises(ValueError, match="data_batch_2.*truncated"):
         load_cifar10(f)
-    with pytest.raises(ValueError, match="member cifar-10-batches-py/data_batch_2.*truncated"):
+    with pytest.raises(
+        ValueError, match="member cifar-10-batches-py/data_batch_2.*truncated"
+    ):
         load_cifar10(write_tar(f, tmp_path / "c.tar.gz"))
 
 
@@ -234,17 +262,41 @@ def _with(i, **changes):
 @pytest.mark.parametrize(
     "name, raw, message",
     [
-        ("data_batch_4", _with(3, data=np.zeros((N, 3000), np.uint8)), r"shape \(N, 3072\).*\(20, 3000\)"),
-        ("data_batch_1", _with(0, data=np.zeros((N, 3072), np.float32)), "uint8.*float32"),
-        ("test_batch", _with(5, data=np.zeros(3072 * N, np.uint8)), r"shape \(N, 3072\)"),
-        ("data_batch_2", _with(1, labels=[0] * (N - 1) + [10]), r"in \[0, 10\), got 10 at index 19"),
+        (
+            "data_batch_4",
+            _with(3, data=np.zeros((N, 3000), np.uint8)),
+            r"shape \(N, 3072\).*\(20, 3000\)",
+        ),
+        (
+            "data_batch_1",
+            _with(0, data=np.zeros((N, 3072), np.float32)),
+            "uint8.*float32",
+        ),
+        (
+            "test_batch",
+            _with(5, data=np.zeros(3072 * N, np.uint8)),
+            r"shape \(N, 3072\)",
+        ),
+        (
+            "data_batch_2",
+            _with(1, labels=[0] * (N - 1) + [10]),
+            r"in \[0, 10\), got 10 at index 19",
+        ),
         ("data_batch_2", _with(1, labels=[-1] + [0] * (N - 1)), r"got -1 at index 0"),
         ("data_batch_5", _with(4, labels=[0] * (N - 1)), "19 labels for 20 images"),
         ("data_batch_5", _with(4, labels=[0.0] * N), "list of ints"),
         ("data_batch_5", _with(4, labels=None), "list of ints"),
         ("test_batch", py2_pickle([1, 2, 3]), "expected a dict"),
-        ("batches.meta", py2_pickle({b"label_names": [b"a"] * 10}), "10 distinct label_names"),
-        ("batches.meta", py2_pickle({b"label_names": [b"a", b"b"]}), "10 distinct label_names"),
+        (
+            "batches.meta",
+            py2_pickle({b"label_names": [b"a"] * 10}),
+            "10 distinct label_names",
+        ),
+        (
+            "batches.meta",
+            py2_pickle({b"label_names": [b"a", b"b"]}),
+            "10 distinct label_names",
+        ),
     ],
 )
 def test_malformed_batches_are_named(tmp_path, name, raw, message):
@@ -274,7 +326,11 @@ def _payloads(marker):
     quoted = shlex.quote(str(marker))
     npy = str(marker) + ".npy"
     return {
-        "os.system": (_crafted("os", "system", f"touch {quoted}"), "os.system", [marker]),
+        "os.system": (
+            _crafted("os", "system", f"touch {quoted}"),
+            "os.system",
+            [marker],
+        ),
         "builtins.eval": (
             _crafted("builtins", "eval", f"open({str(marker)!r}, 'w').close()"),
             "builtins.eval",
@@ -303,7 +359,13 @@ def _payloads(marker):
     }
 
 
-KINDS = ["os.system", "builtins.eval", "subprocess", "posix.system, protocol 4", "numpy.save"]
+KINDS = [
+    "os.system",
+    "builtins.eval",
+    "subprocess",
+    "posix.system, protocol 4",
+    "numpy.save",
+]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -314,7 +376,9 @@ def test_malicious_pickle_is_refused_and_not_run(tmp_path, kind, container):
     assert forbidden.split(".")[-1].encode() in raw
     f = write_folder(tmp_path / "c", overrides={"data_batch_1": raw})
     path = f if container == "folder" else write_tar(f, tmp_path / "c.tar.gz")
-    with pytest.raises(ValueError, match=f"data_batch_1: .*refusing to unpickle the global {forbidden}"):
+    with pytest.raises(
+        ValueError, match=f"data_batch_1: .*refusing to unpickle the global {forbidden}"
+    ):
         load_cifar10(path)
     assert not any(t.exists() for t in traces)
 
@@ -341,8 +405,12 @@ def test_payload_would_have_run_with_plain_pickle(tmp_path):
     ],
 )
 def test_other_globals_are_refused(tmp_path, module, name):
-    f = write_folder(tmp_path / "c", overrides={"test_batch": _crafted(module, name, "x")})
-    with pytest.raises(ValueError, match=f"refusing to unpickle the global {module}.{name}"):
+    f = write_folder(
+        tmp_path / "c", overrides={"test_batch": _crafted(module, name, "x")}
+    )
+    with pytest.raises(
+        ValueError, match=f"refusing to unpickle the global {module}.{name}"
+    ):
         load_cifar10(f)
 
 
@@ -376,9 +444,13 @@ def server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
-    yield SimpleNamespace(base=f"http://127.0.0.1:{httpd.server_address[1]}", files=files, hits=hits)
+    yield SimpleNamespace(
+        base=f"http://127.0.0.1:{httpd.server_address[1]}", files=files, hits=hits
+    )
     httpd.shutdown()
     httpd.server_close()
     thread.join(5)
@@ -412,8 +484,13 @@ def test_download_verifies_extracts_and_loads(server, archive, folder, tmp_path)
     rep = ListReporter()
     out = download_cifar10(dest, url=url, md5=md5_of(archive), reporter=rep)
     assert out == dest / "cifar-10-batches-py"
-    assert sorted(p.name for p in dest.iterdir()) == ["cifar-10-batches-py", "cifar-10-python.tar.gz"]
-    np.testing.assert_array_equal(load_cifar10(out).x_train, load_cifar10(folder).x_train)
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "cifar-10-batches-py",
+        "cifar-10-python.tar.gz",
+    ]
+    np.testing.assert_array_equal(
+        load_cifar10(out).x_train, load_cifar10(folder).x_train
+    )
     assert server.hits == ["/cifar-10-python.tar.gz"]
     assert any("downloading" in line for line in rep.lines)
     # a second call finds it and makes no request
@@ -457,7 +534,9 @@ def test_archive_placed_by_hand_is_used_offline(archive, tmp_path, closed_url):
 
 def test_wrong_md5_deletes_the_download(server, archive, tmp_path):
     dest = tmp_path / "data"
-    with pytest.raises(ValueError, match=f"md5 {md5_of(archive)}, not the expected 0+; it was deleted"):
+    with pytest.raises(
+        ValueError, match=f"md5 {md5_of(archive)}, not the expected 0+; it was deleted"
+    ):
         download_cifar10(dest, url=serve(server, archive), md5="0" * 32)
     assert list(dest.iterdir()) == []
     assert server.hits == ["/cifar-10-python.tar.gz"]
@@ -496,16 +575,33 @@ def _evil_members(tmp_path):
             [(_info("cifar-10-batches-py/../../evil.txt", size=4), b"evil")],
             [tmp_path / "evil.txt", tmp_path / "data" / "evil.txt"],
         ),
-        "absolute": ([(_info(str(tmp_path / "abs_evil.txt"), size=4), b"evil")], [tmp_path / "abs_evil.txt"]),
+        "absolute": (
+            [(_info(str(tmp_path / "abs_evil.txt"), size=4), b"evil")],
+            [tmp_path / "abs_evil.txt"],
+        ),
         "symlink out": (
             [
-                (_info("cifar-10-batches-py/link", tarfile.SYMTYPE, link=str(outside)), None),
+                (
+                    _info(
+                        "cifar-10-batches-py/link", tarfile.SYMTYPE, link=str(outside)
+                    ),
+                    None,
+                ),
                 (_info("cifar-10-batches-py/link/evil.txt", size=4), b"evil"),
             ],
             [outside / "evil.txt"],
         ),
         "hardlink out": (
-            [(_info("cifar-10-batches-py/hard", tarfile.LNKTYPE, link=str(outside / "target")), None)],
+            [
+                (
+                    _info(
+                        "cifar-10-batches-py/hard",
+                        tarfile.LNKTYPE,
+                        link=str(outside / "target"),
+                    ),
+                    None,
+                )
+            ],
             [tmp_path / "data" / "cifar-10-batches-py"],
         ),
         "device": (
@@ -524,7 +620,9 @@ def test_unsafe_archive_is_refused(server, folder, tmp_path, kind):
     outside.mkdir()
     (outside / "target").write_bytes(b"secret")
     extra, must_not_exist = _evil_members(tmp_path)[kind]
-    evil = write_tar(folder, tmp_path / "evil.tar.gz", extra=extra)  # genuine files first
+    evil = write_tar(
+        folder, tmp_path / "evil.tar.gz", extra=extra
+    )  # genuine files first
     dest = tmp_path / "data"
     with pytest.raises(ValueError, match="refusing to extract"):
         download_cifar10(dest, url=serve(server, evil), md5=md5_of(evil))
@@ -543,7 +641,11 @@ def test_cli_downloads_and_prints_the_folder(server, archive, tmp_path):
     env["PYTHONPATH"] = str(ROOT)
     cmd = [sys.executable, "-m", "convlearn.datasets", "download", "cifar10", str(dest)]
     run = subprocess.run(
-        cmd + ["--url", url, "--md5", md5_of(archive)], capture_output=True, text=True, env=env, timeout=60
+        cmd + ["--url", url, "--md5", md5_of(archive)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == str(dest / "cifar-10-batches-py")
@@ -551,11 +653,25 @@ def test_cli_downloads_and_prints_the_folder(server, archive, tmp_path):
 
 
 def test_cli_offline_exits_1_with_a_message(tmp_path, closed_url, capsys):
-    code = main(["download", "cifar10", str(tmp_path / "cli"), "--url", closed_url, "--timeout", "5", "-q"])
+    code = main(
+        [
+            "download",
+            "cifar10",
+            str(tmp_path / "cli"),
+            "--url",
+            closed_url,
+            "--timeout",
+            "5",
+            "-q",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1 and out == ""
     assert err.startswith("error: cannot download") and "no network access" in err
-    assert "Traceback" not in err and str(tmp_path / "cli" / "cifar-10-python.tar.gz") in err
+    assert (
+        "Traceback" not in err
+        and str(tmp_path / "cli" / "cifar-10-python.tar.gz") in err
+    )
 
 
 def test_cli_refuses_unknown_dataset(capsys):

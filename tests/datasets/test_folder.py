@@ -17,7 +17,18 @@ from convlearn.datasets import data_home, load_image_folder, load_image_folder_r
 from convlearn.datasets.folder import IMAGE_EXTENSIONS
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+CIFAR10_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -127,7 +138,9 @@ def test_pixels_are_exactly_what_pillow_decodes(tmp_path):
     rng = np.random.default_rng(0)
     noise = Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
     img = load_single(tmp_path, noise, name="noise.jpg", quality=75)
-    decoded = np.asarray(Image.open(tmp_path / "f" / "train" / "a" / "noise.jpg").convert("RGB"))
+    decoded = np.asarray(
+        Image.open(tmp_path / "f" / "train" / "a" / "noise.jpg").convert("RGB")
+    )
     assert np.array_equal(img, decoded.transpose(2, 0, 1))
 
 
@@ -202,7 +215,9 @@ MODE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case, im, name, expected, tol", MODE_CASES, ids=[c[0] for c in MODE_CASES])
+@pytest.mark.parametrize(
+    "case, im, name, expected, tol", MODE_CASES, ids=[c[0] for c in MODE_CASES]
+)
 def test_mode_to_rgb(tmp_path, case, im, name, expected, tol):
     img = load_single(tmp_path, im, name=name)
     assert np.abs(img[:, 0, 0] - np.array(expected)).max() <= tol, pixel(img, 0, 0)
@@ -218,7 +233,11 @@ def test_saved_modes_are_the_modes_under_test(tmp_path):
         reopened[case] = Image.open(path).mode
     assert reopened["I;16-max"] == "I;16" and reopened["I-negative"] == "I"
     assert reopened["F-0.2"] == "F" and reopened["CMYK-white-jpeg"] == "CMYK"
-    assert reopened["LA-half"] == "LA" and reopened["P-trns-gif"] == "P" and reopened["1-white"] == "1"
+    assert (
+        reopened["LA-half"] == "LA"
+        and reopened["P-trns-gif"] == "P"
+        and reopened["1-white"] == "1"
+    )
 
 
 # ---- geometry --------------------------------------------------------------
@@ -245,7 +264,12 @@ def test_exif_orientation_is_applied(tmp_path, orientation, left, right):
 
 
 def test_without_exif_orientation_nothing_turns(tmp_path):
-    img = load_single(tmp_path, halves((32, 32), RED, BLUE, vertical_split=False), name="x.jpg", quality=95)
+    img = load_single(
+        tmp_path,
+        halves((32, 32), RED, BLUE, vertical_split=False),
+        name="x.jpg",
+        quality=95,
+    )
     assert np.abs(img[:, 4, 16] - np.array(RED)).max() <= 8
     assert np.abs(img[:, 27, 16] - np.array(BLUE)).max() <= 8
 
@@ -274,7 +298,10 @@ def test_large_image_is_resized_then_cropped(tmp_path):
 
 def test_mixed_sizes_all_come_back_square(tmp_path):
     sizes = [(16, 16), (40, 50), (32, 32), (100, 33), (7, 300)]
-    extra = {f"train/a/m{i}.png": solid((30 * i, 100, 200), size=s) for i, s in enumerate(sizes)}
+    extra = {
+        f"train/a/m{i}.png": solid((30 * i, 100, 200), size=s)
+        for i, s in enumerate(sizes)
+    }
     data = load_image_folder(two_class(tmp_path / "f", extra), cache=False)
     assert data.x_train.shape == (2 + len(sizes) + 1, 3, 32, 32)
     for i in range(len(sizes)):
@@ -305,7 +332,16 @@ def test_non_image_and_hidden_files_are_ignored(tmp_path):
     # class a: 0.png 1.png UPPER.JPG mixed.JpEg x.webp (string order puts UPPER first)
     assert data.y_train.tolist() == [0, 0, 0, 0, 0, 1]
     assert data.x_test.shape[0] == 2
-    assert set(IMAGE_EXTENSIONS) == {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+    assert set(IMAGE_EXTENSIONS) == {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".bmp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".webp",
+    }
 
 
 # ---- unreadable files ------------------------------------------------------
@@ -313,13 +349,19 @@ def test_non_image_and_hidden_files_are_ignored(tmp_path):
 
 def jpeg_bytes(tmp_path):
     rng = np.random.default_rng(1)
-    path = save(Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)), tmp_path / "src.jpg")
+    path = save(
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)),
+        tmp_path / "src.jpg",
+    )
     return path.read_bytes()
 
 
 def png_bytes(tmp_path):
     rng = np.random.default_rng(2)
-    path = save(Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)), tmp_path / "src.png")
+    path = save(
+        Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)),
+        tmp_path / "src.png",
+    )
     return path.read_bytes()
 
 
@@ -334,12 +376,17 @@ BAD_FILES = {
 @pytest.mark.parametrize("kind", list(BAD_FILES))
 def test_unreadable_file_error_names_it(tmp_path, kind):
     root = two_class(tmp_path / "f", {"train/b/bad.jpg": BAD_FILES[kind](tmp_path)})
-    with pytest.raises(ValueError, match=r"cannot decode image file .*train/b/bad\.jpg"):
+    with pytest.raises(
+        ValueError, match=r"cannot decode image file .*train/b/bad\.jpg"
+    ):
         load_image_folder(root, cache=False)
 
 
 def test_skip_bad_skips_and_counts(tmp_path):
-    extra = {"train/b/bad.jpg": BAD_FILES["truncated-jpeg"](tmp_path), "test/a/bad.png": b"\x89PNG junk"}
+    extra = {
+        "train/b/bad.jpg": BAD_FILES["truncated-jpeg"](tmp_path),
+        "test/a/bad.png": b"\x89PNG junk",
+    }
     root = two_class(tmp_path / "f", extra)
     rec = Recorder()
     result = load_image_folder_result(root, skip_bad=True, cache=False, reporter=rec)
@@ -349,7 +396,9 @@ def test_skip_bad_skips_and_counts(tmp_path):
     assert pixel(data.x_train[2], 0, 0) == BLUE and pixel(data.x_test[0], 0, 0) == GREEN
     assert any("skipped 2 unreadable" in line for line in rec.lines)
     # the plain function returns the same Dataset
-    assert np.array_equal(load_image_folder(root, skip_bad=True, cache=False).x_train, data.x_train)
+    assert np.array_equal(
+        load_image_folder(root, skip_bad=True, cache=False).x_train, data.x_train
+    )
 
 
 def test_unconvertible_mode_names_the_file(tmp_path, monkeypatch):
@@ -359,7 +408,9 @@ def test_unconvertible_mode_names_the_file(tmp_path, monkeypatch):
         raise ValueError("conversion from LAB to RGB not supported")
 
     monkeypatch.setattr(folder, "_to_rgb", refuse)
-    with pytest.raises(ValueError, match=r"cannot convert image file .*train/a/0\.png.*to RGB"):
+    with pytest.raises(
+        ValueError, match=r"cannot convert image file .*train/a/0\.png.*to RGB"
+    ):
         load_image_folder(two_class(tmp_path / "f"), cache=False)
 
 
@@ -391,14 +442,20 @@ def test_missing_split(tmp_path, split):
 
 
 def test_split_without_class_folders(tmp_path):
-    root = make_folder(tmp_path / "f", {"train/loose.png": solid(RED), "test/a/0.png": solid(RED)})
+    root = make_folder(
+        tmp_path / "f", {"train/loose.png": solid(RED), "test/a/0.png": solid(RED)}
+    )
     with pytest.raises(ValueError, match=r"f/train' holds no class folders"):
         load_image_folder(root)
 
 
 def test_single_class(tmp_path):
-    root = make_folder(tmp_path / "f", {"train/only/0.png": solid(RED), "test/only/0.png": solid(RED)})
-    with pytest.raises(ValueError, match=r"single class folder 'only'; need at least 2"):
+    root = make_folder(
+        tmp_path / "f", {"train/only/0.png": solid(RED), "test/only/0.png": solid(RED)}
+    )
+    with pytest.raises(
+        ValueError, match=r"single class folder 'only'; need at least 2"
+    ):
         load_image_folder(root)
 
 
@@ -408,7 +465,9 @@ def test_class_without_images(tmp_path, where):
     for f in (root / where).iterdir():
         f.unlink()
     (root / where / "notes.txt").write_text("no images here")
-    with pytest.raises(ValueError, match=rf"class folder .*{where}' holds no image files"):
+    with pytest.raises(
+        ValueError, match=rf"class folder .*{where}' holds no image files"
+    ):
         load_image_folder(root)
 
 
@@ -420,7 +479,10 @@ def test_class_missing_from_test(tmp_path):
 
 def test_extra_class_in_test(tmp_path):
     root = two_class(tmp_path / "f", {"test/zebra/0.png": solid(RED)})
-    with pytest.raises(ValueError, match=r"test' has class folder\(s\) \['zebra'\] that train/ does not"):
+    with pytest.raises(
+        ValueError,
+        match=r"test' has class folder\(s\) \['zebra'\] that train/ does not",
+    ):
         load_image_folder(root)
 
 
@@ -435,7 +497,8 @@ def test_bad_size(tmp_path, size):
 
 def same(a, b):
     return all(
-        np.array_equal(getattr(a, k), getattr(b, k)) for k in ("x_train", "y_train", "x_test", "y_test")
+        np.array_equal(getattr(a, k), getattr(b, k))
+        for k in ("x_train", "y_train", "x_test", "y_test")
     ) and (a.classes == b.classes)
 
 
@@ -506,7 +569,11 @@ def test_corrupt_cache_is_rebuilt(tmp_path, damage):
     root = two_class(tmp_path / "f")
     first = load_image_folder_result(root)
     raw = first.cache_file.read_bytes()
-    bad = {"garbage": b"garbage" * 100, "truncated": raw[: len(raw) // 2], "empty": b""}[damage]
+    bad = {
+        "garbage": b"garbage" * 100,
+        "truncated": raw[: len(raw) // 2],
+        "empty": b"",
+    }[damage]
     first.cache_file.write_bytes(bad)
     rec = Recorder()
     second = load_image_folder_result(root, reporter=rec)
@@ -521,7 +588,11 @@ def test_cache_with_wrong_contents_is_rebuilt(tmp_path):
     root = two_class(tmp_path / "f")
     first = load_image_folder_result(root)
     with open(first.cache_file, "wb") as f:
-        np.savez(f, key=np.array("someone else's"), x_train=np.zeros((1, 3, 32, 32), np.uint8))
+        np.savez(
+            f,
+            key=np.array("someone else's"),
+            x_train=np.zeros((1, 3, 32, 32), np.uint8),
+        )
     second = load_image_folder_result(root)
     assert not second.from_cache and same(first.dataset, second.dataset)
 
@@ -551,13 +622,19 @@ def test_progress_lines(tmp_path, monkeypatch):
 
 def cifar_jpg():
     env = os.environ.get("CONVLEARN_CIFAR10_JPG")
-    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared/data/cifar10-jpg"
+    return (
+        Path(env)
+        if env
+        else Path(__file__).resolve().parents[2].parent / "shared/data/cifar10-jpg"
+    )
 
 
 def test_real_cifar10_jpegs(tmp_path):
     src = cifar_jpg()
     if not (src / "train").is_dir():
-        pytest.skip(f"CIFAR-10 JPEG folder not found at {src} (set CONVLEARN_CIFAR10_JPG)")
+        pytest.skip(
+            f"CIFAR-10 JPEG folder not found at {src} (set CONVLEARN_CIFAR10_JPG)"
+        )
     # a slice of symlinks (not copies): the first 20 train and 5 test files of each class
     root = tmp_path / "cifar-slice"
     for split, n in (("train", 20), ("test", 5)):
@@ -569,11 +646,18 @@ def test_real_cifar10_jpegs(tmp_path):
     data = result.dataset
     # the folder names sort into CIFAR-10 label order, so label k is CIFAR class k
     assert data.classes == CIFAR10_CLASSES == sorted(CIFAR10_CLASSES)
-    assert data.x_train.shape == (200, 3, 32, 32) and data.x_test.shape == (50, 3, 32, 32)
+    assert data.x_train.shape == (200, 3, 32, 32) and data.x_test.shape == (
+        50,
+        3,
+        32,
+        32,
+    )
     assert np.array_equal(data.y_train, np.repeat(np.arange(10), 20))
     assert np.array_equal(data.y_test, np.repeat(np.arange(10), 5))
     first = sorted((src / "train" / "airplane").glob("*.jpg"))[0]
-    assert np.array_equal(data.x_train[0], np.asarray(Image.open(first).convert("RGB")).transpose(2, 0, 1))
+    assert np.array_equal(
+        data.x_train[0], np.asarray(Image.open(first).convert("RGB")).transpose(2, 0, 1)
+    )
     mean = data.x_train.mean(axis=(0, 2, 3)) / 255
     assert np.allclose(mean, [0.491, 0.481, 0.444], atol=0.06), mean
     assert load_image_folder_result(root).from_cache

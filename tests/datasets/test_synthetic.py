@@ -32,7 +32,12 @@ def data():
 # ---- Dataset -----------------------------------------------------------------
 
 BAD_FIELDS = [
-    ("x_train", np.zeros((6, 3, 32, 32), np.float32), TypeError, r"x_train must have dtype uint8.*float32"),
+    (
+        "x_train",
+        np.zeros((6, 3, 32, 32), np.float32),
+        TypeError,
+        r"x_train must have dtype uint8.*float32",
+    ),
     ("x_train", [[0]], TypeError, r"x_train must be a numpy array.*list"),
     (
         "x_train",
@@ -40,17 +45,42 @@ BAD_FIELDS = [
         ValueError,
         r"x_train must have shape \(N, 3, H, W\).*\(6, 32, 32, 3\)",
     ),
-    ("x_test", np.zeros((4, 3, 32), np.uint8), ValueError, r"x_test must have shape .*\(4, 3, 32\)"),
+    (
+        "x_test",
+        np.zeros((4, 3, 32), np.uint8),
+        ValueError,
+        r"x_test must have shape .*\(4, 3, 32\)",
+    ),
     (
         "x_test",
         np.zeros((4, 3, 16, 16), np.uint8),
         ValueError,
         r"one image size.*\(6, 3, 32, 32\) and \(4, 3, 16, 16\)",
     ),
-    ("y_train", np.zeros(6, np.float64), TypeError, r"y_train must hold integers.*float64"),
-    ("y_train", np.zeros(5, np.int64), ValueError, r"y_train must have shape \(6,\).*\(5,\)"),
-    ("y_test", np.array([0, 1, 3, 0]), ValueError, r"y_test must be in \[0, 3\), got 3 at index 2"),
-    ("y_test", np.array([0, -1, 2, 0]), ValueError, r"y_test must be in \[0, 3\).*got -1 at index 1"),
+    (
+        "y_train",
+        np.zeros(6, np.float64),
+        TypeError,
+        r"y_train must hold integers.*float64",
+    ),
+    (
+        "y_train",
+        np.zeros(5, np.int64),
+        ValueError,
+        r"y_train must have shape \(6,\).*\(5,\)",
+    ),
+    (
+        "y_test",
+        np.array([0, 1, 3, 0]),
+        ValueError,
+        r"y_test must be in \[0, 3\), got 3 at index 2",
+    ),
+    (
+        "y_test",
+        np.array([0, -1, 2, 0]),
+        ValueError,
+        r"y_test must be in \[0, 3\).*got -1 at index 1",
+    ),
     ("classes", ["a", "b", 3], TypeError, r"classes must be a list of str"),
     ("classes", "abc", TypeError, r"classes must be a list of str"),
     ("classes", ["a", "b", "a"], ValueError, r"classes must be distinct"),
@@ -118,9 +148,13 @@ def test_subset_random_keeps_proportions_of_unbalanced_classes():
     assert np.bincount(s.y_train, minlength=3).tolist() == [15, 4, 1]
 
 
-@pytest.mark.parametrize("n_train, n_test", [(7, 1), (-1, 1), (2.0, 1), (1, 5), (True, 1)])
+@pytest.mark.parametrize(
+    "n_train, n_test", [(7, 1), (-1, 1), (2.0, 1), (1, 5), (True, 1)]
+)
 def test_subset_rejects_bad_counts(n_train, n_test):
-    with pytest.raises(ValueError, match=r"n_(train|test) must be an integer in \[0, [64]\]"):
+    with pytest.raises(
+        ValueError, match=r"n_(train|test) must be an integer in \[0, [64]\]"
+    ):
         Dataset(**arrays()).subset(n_train, n_test)
 
 
@@ -151,7 +185,9 @@ def test_synthetic_shapes_dtypes_and_classes(data):
     assert data.x_test.shape == (1000, 3, 32, 32) and data.x_test.dtype == np.uint8
     assert data.y_train.shape == (2000,) and data.y_train.dtype == np.int64
     assert data.classes == list(SYNTHETIC_CLASSES)
-    assert len(set(data.classes)) == 10 and all(isinstance(c, str) and c for c in data.classes)
+    assert len(set(data.classes)) == 10 and all(
+        isinstance(c, str) and c for c in data.classes
+    )
 
 
 def test_synthetic_is_deterministic_by_seed(data):
@@ -184,7 +220,9 @@ def test_synthetic_labels_are_balanced(data):
     assert np.bincount(data.y_test, minlength=10).tolist() == [100] * 10
     blocks = np.sort(data.y_train.reshape(-1, 10), axis=1)
     assert np.all(blocks == np.arange(10))  # every run of ten is a permutation
-    assert not np.all(data.y_train.reshape(-1, 10) == np.arange(10))  # ... not always the same one
+    assert not np.all(
+        data.y_train.reshape(-1, 10) == np.arange(10)
+    )  # ... not always the same one
     assert np.ptp(np.bincount(synthetic(25, 0, seed=2).y_train, minlength=10)) <= 1
 
 
@@ -198,8 +236,16 @@ def test_synthetic_zero_images():
     [
         ({"n_train": -1}, ValueError, r"n_train must be an integer >= 0, got -1"),
         ({"n_test": 2.5}, ValueError, r"n_test must be an integer >= 0, got 2.5"),
-        ({"seed": 1.5}, TypeError, r"seed must be a non-negative integer or a numpy Generator, got 1.5"),
-        ({"seed": "0"}, TypeError, r"seed must be a non-negative integer or a numpy Generator, got '0'"),
+        (
+            {"seed": 1.5},
+            TypeError,
+            r"seed must be a non-negative integer or a numpy Generator, got 1.5",
+        ),
+        (
+            {"seed": "0"},
+            TypeError,
+            r"seed must be a non-negative integer or a numpy Generator, got '0'",
+        ),
         ({"seed": -3}, ValueError, r"seed must be >= 0, got -3"),
     ],
 )
@@ -217,7 +263,11 @@ def test_synthetic_pixels_use_the_range(data):
     # every class has bright and dark images: brightness is not the class
     mean = x.mean(axis=(1, 2, 3))
     for k in range(10):
-        assert np.percentile(mean[data.y_train == k], 10) < 100 < np.percentile(mean[data.y_train == k], 90)
+        assert (
+            np.percentile(mean[data.y_train == k], 10)
+            < 100
+            < np.percentile(mean[data.y_train == k], 90)
+        )
 
 
 def test_synthetic_mean_colour_does_not_give_the_class(data):
@@ -241,14 +291,19 @@ def gradient_orientation(x):
     x = x.astype(np.float32)
     a, b, c, d = x[:, :, :-1, :-1], x[:, :, :-1, 1:], x[:, :, 1:, :-1], x[:, :, 1:, 1:]
     gx, gy = (b - a) + (d - c), (c - a) + (d - b)
-    jxx, jyy, jxy = ((g * h).sum(axis=(1, 2, 3)) for g, h in ((gx, gx), (gy, gy), (gx, gy)))
+    jxx, jyy, jxy = (
+        (g * h).sum(axis=(1, 2, 3)) for g, h in ((gx, gx), (gy, gy), (gx, gy))
+    )
     return np.degrees(0.5 * np.arctan2(2 * jxy, jxx - jyy))
 
 
 def test_synthetic_stripe_classes_have_their_orientation(data):
     # the gradient is normal to the stripes: horizontal stripes vary along y (90 degrees)
     theta = np.abs(gradient_orientation(data.x_train[:1000]))
-    of = {name: theta[data.y_train[:1000] == k] for k, name in enumerate(SYNTHETIC_CLASSES)}
+    of = {
+        name: theta[data.y_train[:1000] == k]
+        for k, name in enumerate(SYNTHETIC_CLASSES)
+    }
     assert np.mean(of["horizontal stripes"] > 65) > 0.99
     assert np.mean(of["vertical stripes"] < 25) > 0.99
     assert np.mean(np.abs(of["diagonal stripes"] - 45) < 15) > 0.99

@@ -30,7 +30,9 @@ DTYPE_IDS = ["f32", "f64"]
 
 @pytest.fixture(scope="module")
 def torch():
-    return pytest.importorskip("torch", reason="PyTorch CPU is the oracle; .ci/run installs it")
+    return pytest.importorskip(
+        "torch", reason="PyTorch CPU is the oracle; .ci/run installs it"
+    )
 
 
 def _rng(seed):
@@ -127,7 +129,12 @@ def test_max_pool2d_backward_numerical(xshape, size, stride, pad):
     x = _distinct(rng, xshape)
     dy = rng.standard_normal(F.max_pool2d(x, size, stride, pad).shape)
     dx = F.max_pool2d_backward(dy, x, size, stride, pad)
-    assert gradcheck.check_gradient(lambda v: F.max_pool2d(v, size, stride, pad), x, dy, dx) < 1e-7
+    assert (
+        gradcheck.check_gradient(
+            lambda v: F.max_pool2d(v, size, stride, pad), x, dy, dx
+        )
+        < 1e-7
+    )
 
 
 @pytest.mark.parametrize("xshape, size, stride, pad", POOL_CASES, ids=POOL_IDS)
@@ -136,7 +143,12 @@ def test_avg_pool2d_backward_numerical(xshape, size, stride, pad):
     x = rng.standard_normal(xshape)
     dy = rng.standard_normal(F.avg_pool2d(x, size, stride, pad).shape)
     dx = F.avg_pool2d_backward(dy, x, size, stride, pad)
-    assert gradcheck.check_gradient(lambda v: F.avg_pool2d(v, size, stride, pad), x, dy, dx) < 1e-7
+    assert (
+        gradcheck.check_gradient(
+            lambda v: F.avg_pool2d(v, size, stride, pad), x, dy, dx
+        )
+        < 1e-7
+    )
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (1, 1, 1, 1), (3, 7)])
@@ -193,7 +205,9 @@ def test_dropout_backward_numerical(p):
     _, mask = F.dropout(x, p, seed=5)
     dx = F.dropout_backward(dy, mask)
     # the same int seed draws the same mask in every call of f
-    assert gradcheck.check_gradient(lambda v: F.dropout(v, p, seed=5)[0], x, dy, dx) < 1e-7
+    assert (
+        gradcheck.check_gradient(lambda v: F.dropout(v, p, seed=5)[0], x, dy, dx) < 1e-7
+    )
 
 
 @pytest.mark.parametrize("N, K, scale", [(1, 2, 1.0), (5, 10, 1.0), (4, 3, 20.0)])
@@ -238,11 +252,15 @@ def test_max_pool_ties_in_overlapping_windows():
     dy = np.array([[[[1.0, 10.0], [100.0, 1000.0]]]])
     dx = F.max_pool2d_backward(dy, x, 3, 2)
     expected = np.zeros((1, 1, 5, 5))
-    expected[0, 0, 1, 2] = 1.0 + 10.0  # first 9 of window (0,0); the only 9 of window (0,2)
+    expected[0, 0, 1, 2] = (
+        1.0 + 10.0
+    )  # first 9 of window (0,0); the only 9 of window (0,2)
     expected[0, 0, 2, 1] = 100.0  # the only 9 of window (2,0)
     expected[0, 0, 2, 2] = 1000.0  # window (2,2) is all zeros: its first cell wins
     np.testing.assert_array_equal(dx, expected)
-    np.testing.assert_array_equal(F.max_pool2d(x, 3, 2), np.array([[[[9.0, 9.0], [9.0, 0.0]]]]))
+    np.testing.assert_array_equal(
+        F.max_pool2d(x, 3, 2), np.array([[[[9.0, 9.0], [9.0, 0.0]]]])
+    )
 
 
 def test_max_pool_tie_with_padding_goes_to_first_real_element():
@@ -290,14 +308,21 @@ def test_max_pool_ties_per_channel_and_image(dtype):
 def test_max_pool_ties_match_torch(torch):
     x, _ = _tied_windows(20, 2, 3, 4)
     x = np.concatenate([x, np.ones_like(x)], axis=3)  # a second, all-tied 4x4 block
-    for size, stride, pad in [(4, 4, 0), (3, 2, 1), (2, 1, 1), ((4, 2), (2, 3), (2, 0))]:
+    for size, stride, pad in [
+        (4, 4, 0),
+        (3, 2, 1),
+        (2, 1, 1),
+        ((4, 2), (2, 3), (2, 0)),
+    ]:
         y = F.max_pool2d(x, size, stride, pad)
         dy = _rng(21).standard_normal(y.shape)
         xt = torch.tensor(x, requires_grad=True)
         yt = torch.nn.functional.max_pool2d(xt, size, stride, pad)
         yt.backward(torch.tensor(dy))
         np.testing.assert_array_equal(y, yt.detach().numpy())
-        np.testing.assert_array_equal(F.max_pool2d_backward(dy, x, size, stride, pad), xt.grad.numpy())
+        np.testing.assert_array_equal(
+            F.max_pool2d_backward(dy, x, size, stride, pad), xt.grad.numpy()
+        )
 
 
 # --------------------------------------------------------------------------
@@ -310,13 +335,19 @@ def test_avg_pool_counts_padded_zeros():
     expected = np.array([[[[1, 3, 2], [4, 10, 6], [3, 7, 4]]]]) / 4.0
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-15)
     dx = F.avg_pool2d_backward(np.ones((1, 1, 3, 3)), x, 2, 1, 1)
-    np.testing.assert_allclose(dx, np.ones((1, 1, 2, 2)), rtol=0, atol=1e-15)  # 4 windows x 1/4
+    np.testing.assert_allclose(
+        dx, np.ones((1, 1, 2, 2)), rtol=0, atol=1e-15
+    )  # 4 windows x 1/4
 
 
 def test_max_pool_floors_the_output_size():
     x = np.arange(49.0).reshape(1, 1, 7, 7)
-    y = F.max_pool2d(x, 2, 2)  # (7 - 2) // 2 + 1 = 3: the last row and column are dropped
-    np.testing.assert_array_equal(y, np.array([[[[8, 10, 12], [22, 24, 26], [36, 38, 40]]]]))
+    y = F.max_pool2d(
+        x, 2, 2
+    )  # (7 - 2) // 2 + 1 = 3: the last row and column are dropped
+    np.testing.assert_array_equal(
+        y, np.array([[[[8, 10, 12], [22, 24, 26], [36, 38, 40]]]])
+    )
 
 
 @pytest.mark.parametrize(
@@ -337,7 +368,9 @@ def test_local_response_norm_window_by_hand(size, alpha, expected):
 def test_relu_kink_gets_zero_gradient():
     x = np.array([[-1.0, 0.0, -0.0, 2.0, 1e-300]])
     np.testing.assert_array_equal(F.relu(x), [[0.0, 0.0, 0.0, 2.0, 1e-300]])
-    np.testing.assert_array_equal(F.relu_backward(np.full_like(x, 3.0), x), [[0.0, 0.0, 0.0, 3.0, 3.0]])
+    np.testing.assert_array_equal(
+        F.relu_backward(np.full_like(x, 3.0), x), [[0.0, 0.0, 0.0, 3.0, 3.0]]
+    )
 
 
 def test_relu_kink_matches_torch(torch):
@@ -357,7 +390,9 @@ def test_softmax_cross_entropy_zero_logits_is_ln_k(dtype, K):
     assert loss == pytest.approx(np.log(K), rel=1e-6 if dtype == np.float32 else 1e-13)
     expected = np.full((3, K), 1.0 / K)
     expected[np.arange(3), labels] -= 1.0
-    np.testing.assert_allclose(dlogits, expected / 3, rtol=1e-5 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(
+        dlogits, expected / 3, rtol=1e-5 if dtype == np.float32 else 1e-13
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -392,7 +427,10 @@ def _conv_scipy(x, w, b, stride, pad):
     for n in range(N):
         planes = []
         for f in range(w.shape[0]):
-            acc = sum(signal.correlate(xp[n, c], w[f, c], mode="valid", method="direct") for c in range(C))
+            acc = sum(
+                signal.correlate(xp[n, c], w[f, c], mode="valid", method="direct")
+                for c in range(C)
+            )
             planes.append(acc[::sh, ::sw] + b[f])
         out.append(np.stack(planes))
     return np.stack(out)
@@ -403,14 +441,23 @@ def test_conv2d_matches_scipy_correlate(xshape, kshape, stride, pad):
     _, x, w, b = _conv_inputs(22, xshape, kshape)
     expected = _conv_scipy(x, w, b, stride, pad)
     y = F.conv2d(x, w, b, stride, pad)
-    assert y.shape == expected.shape == (xshape[0], kshape[0], *_out_hw(*xshape[2:], kshape[1:], stride, pad))
+    assert (
+        y.shape
+        == expected.shape
+        == (xshape[0], kshape[0], *_out_hw(*xshape[2:], kshape[1:], stride, pad))
+    )
     assert err(y, expected) < 1e-12
 
 
 def test_conv2d_without_bias_is_conv_with_zero_bias():
     _, x, w, b = _conv_inputs(23, (2, 3, 6, 5), (4, 3, 2))
-    np.testing.assert_array_equal(F.conv2d(x, w, None, 2, 1), F.conv2d(x, w, np.zeros_like(b), 2, 1))
-    assert err(F.conv2d(x, w, None, 2, 1), _conv_scipy(x, w, np.zeros_like(b), 2, 1)) < 1e-12
+    np.testing.assert_array_equal(
+        F.conv2d(x, w, None, 2, 1), F.conv2d(x, w, np.zeros_like(b), 2, 1)
+    )
+    assert (
+        err(F.conv2d(x, w, None, 2, 1), _conv_scipy(x, w, np.zeros_like(b), 2, 1))
+        < 1e-12
+    )
 
 
 def test_conv2d_accepts_non_contiguous_input():
@@ -422,7 +469,10 @@ def test_conv2d_accepts_non_contiguous_input():
     np.testing.assert_allclose(F.conv2d(x_f, w_t, b, 1, 1), y, rtol=0, atol=1e-12)
     np.testing.assert_allclose(F.conv2d(x_rev, w, b, 1, 1), y, rtol=0, atol=1e-12)
     dy = _rng(25).standard_normal(y.shape)
-    for got, want in zip(F.conv2d_backward(np.asfortranarray(dy), x_f, w_t, 1, 1), F.conv2d_backward(dy, x, w, 1, 1)):
+    for got, want in zip(
+        F.conv2d_backward(np.asfortranarray(dy), x_f, w_t, 1, 1),
+        F.conv2d_backward(dy, x, w, 1, 1),
+    ):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
 
 
@@ -479,7 +529,10 @@ def test_local_response_norm_matches_naive(xshape, size, alpha, beta, k, scale):
     assert err(y, naive.local_response_norm_naive(x, size, alpha, beta, k)) < 1e-12
     dy = rng.standard_normal(xshape)
     dx = F.local_response_norm_backward(dy, x, size, alpha, beta, k)
-    assert err(dx, naive.local_response_norm_backward_naive(dy, x, size, alpha, beta, k)) < 1e-12
+    assert (
+        err(dx, naive.local_response_norm_backward_naive(dy, x, size, alpha, beta, k))
+        < 1e-12
+    )
 
 
 # --------------------------------------------------------------------------
@@ -561,21 +614,29 @@ def _assert_close(got, want, dtype, what):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("xshape, kshape, stride, pad", CONV_RANDOM, ids=_ids(CONV_RANDOM))
+@pytest.mark.parametrize(
+    "xshape, kshape, stride, pad", CONV_RANDOM, ids=_ids(CONV_RANDOM)
+)
 def test_conv2d_matches_torch(torch, xshape, kshape, stride, pad, dtype):
     rng, x, w, b = _conv_inputs(30, xshape, kshape)
     x, w, b = x.astype(dtype), w.astype(dtype), b.astype(dtype)
     y = F.conv2d(x, w, b, stride, pad)
     dy = rng.standard_normal(y.shape).astype(dtype)
     fn = torch.nn.functional.conv2d
-    y_t, grads_t = _torch_grads(torch, lambda x, w, b: fn(x, w, b, stride=stride, padding=pad), dy, x, w, b)
+    y_t, grads_t = _torch_grads(
+        torch, lambda x, w, b: fn(x, w, b, stride=stride, padding=pad), dy, x, w, b
+    )
     _assert_close(y, y_t, dtype, "y")
-    for name, g, g_t in zip(("dx", "dw", "db"), F.conv2d_backward(dy, x, w, stride, pad), grads_t):
+    for name, g, g_t in zip(
+        ("dx", "dw", "db"), F.conv2d_backward(dy, x, w, stride, pad), grads_t
+    ):
         _assert_close(g, g_t, dtype, name)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("xshape, size, stride, pad", MAX_POOL_RANDOM, ids=_ids(MAX_POOL_RANDOM))
+@pytest.mark.parametrize(
+    "xshape, size, stride, pad", MAX_POOL_RANDOM, ids=_ids(MAX_POOL_RANDOM)
+)
 def test_max_pool2d_matches_torch(torch, xshape, size, stride, pad, dtype):
     rng = _rng(31)
     x = rng.standard_normal(xshape).astype(dtype)
@@ -588,28 +649,38 @@ def test_max_pool2d_matches_torch(torch, xshape, size, stride, pad, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("xshape, size, stride, pad", AVG_POOL_RANDOM, ids=_ids(AVG_POOL_RANDOM))
+@pytest.mark.parametrize(
+    "xshape, size, stride, pad", AVG_POOL_RANDOM, ids=_ids(AVG_POOL_RANDOM)
+)
 def test_avg_pool2d_matches_torch(torch, xshape, size, stride, pad, dtype):
     rng = _rng(32)
     x = rng.standard_normal(xshape).astype(dtype)
     y = F.avg_pool2d(x, size, stride, pad)
     dy = rng.standard_normal(y.shape).astype(dtype)
     fn = torch.nn.functional.avg_pool2d
-    y_t, (dx_t,) = _torch_grads(torch, lambda x: fn(x, size, stride, pad, count_include_pad=True), dy, x)
+    y_t, (dx_t,) = _torch_grads(
+        torch, lambda x: fn(x, size, stride, pad, count_include_pad=True), dy, x
+    )
     _assert_close(y, y_t, dtype, "y")
     _assert_close(F.avg_pool2d_backward(dy, x, size, stride, pad), dx_t, dtype, "dx")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
-@pytest.mark.parametrize("xshape, size, alpha, beta, k, scale", LRN_RANDOM, ids=_ids(LRN_RANDOM))
-def test_local_response_norm_matches_torch(torch, xshape, size, alpha, beta, k, scale, dtype):
+@pytest.mark.parametrize(
+    "xshape, size, alpha, beta, k, scale", LRN_RANDOM, ids=_ids(LRN_RANDOM)
+)
+def test_local_response_norm_matches_torch(
+    torch, xshape, size, alpha, beta, k, scale, dtype
+):
     rng = _rng(33)
     x = (scale * rng.standard_normal(xshape)).astype(dtype)
     dy = rng.standard_normal(xshape).astype(dtype)
     fn = torch.nn.functional.local_response_norm
     y_t, (dx_t,) = _torch_grads(torch, lambda x: fn(x, size, alpha, beta, k), dy, x)
     _assert_close(F.local_response_norm(x, size, alpha, beta, k), y_t, dtype, "y")
-    _assert_close(F.local_response_norm_backward(dy, x, size, alpha, beta, k), dx_t, dtype, "dx")
+    _assert_close(
+        F.local_response_norm_backward(dy, x, size, alpha, beta, k), dx_t, dtype, "dx"
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -687,11 +758,17 @@ def _calls(dtype):
         "max_pool2d": (F.max_pool2d, (x, 3, 2, 1)),
         "max_pool2d_backward": (F.max_pool2d_backward, (a(2, 3, 3, 3), x, 3, 2, 1)),
         "avg_pool2d": (F.avg_pool2d, (x, (3, 2), (2, 1), (1, 0))),
-        "avg_pool2d_backward": (F.avg_pool2d_backward, (a(2, 3, 3, 4), x, (3, 2), (2, 1), (1, 0))),
+        "avg_pool2d_backward": (
+            F.avg_pool2d_backward,
+            (a(2, 3, 3, 4), x, (3, 2), (2, 1), (1, 0)),
+        ),
         "relu": (F.relu, (x,)),
         "relu_backward": (F.relu_backward, (a(*x.shape), x)),
         "local_response_norm": (F.local_response_norm, (x, 3, 1e-2, 0.75, 2.0)),
-        "local_response_norm_backward": (F.local_response_norm_backward, (a(*x.shape), x, 3, 1e-2, 0.75, 2.0)),
+        "local_response_norm_backward": (
+            F.local_response_norm_backward,
+            (a(*x.shape), x, 3, 1e-2, 0.75, 2.0),
+        ),
         "linear": (F.linear, (xl, wl, bl)),
         "linear_backward": (F.linear_backward, (a(3, 2), xl, wl)),
         "dropout": (F.dropout, (x, 0.5, 7, True)),
@@ -706,7 +783,11 @@ def test_every_public_function_is_in_the_dtype_table():
 
 
 def _arrays(result):
-    return [r for r in (result if isinstance(result, tuple) else (result,)) if isinstance(r, np.ndarray)]
+    return [
+        r
+        for r in (result if isinstance(result, tuple) else (result,))
+        if isinstance(r, np.ndarray)
+    ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -727,7 +808,9 @@ def test_dtype_kept_and_inputs_untouched(name, dtype):
             np.testing.assert_array_equal(after, before)
 
 
-@pytest.mark.parametrize("name", ["relu_backward", "dropout_backward", "linear_backward", "conv2d_backward"])
+@pytest.mark.parametrize(
+    "name", ["relu_backward", "dropout_backward", "linear_backward", "conv2d_backward"]
+)
 def test_gradients_do_not_alias_the_callers_arrays(name):
     fn, args = _calls(np.float64)[name]
     for out in _arrays(fn(*args)):
@@ -825,10 +908,22 @@ W4 = np.zeros((4, 3, 3, 3))
         lambda: F.avg_pool2d(np.zeros((3, 5, 5)), 2, 2),
         lambda: F.avg_pool2d_backward(np.zeros((3, 2, 2)), np.zeros((3, 5, 5)), 2, 2),
         lambda: F.local_response_norm(np.zeros((3, 5, 5))),
-        lambda: F.local_response_norm_backward(np.zeros((3, 5, 5)), np.zeros((3, 5, 5))),
+        lambda: F.local_response_norm_backward(
+            np.zeros((3, 5, 5)), np.zeros((3, 5, 5))
+        ),
         lambda: F.linear(np.zeros((2, 3, 1)), np.zeros((4, 3)), None),
     ],
-    ids=["conv2d", "conv2d_bw", "max", "max_bw", "avg", "avg_bw", "lrn", "lrn_bw", "linear"],
+    ids=[
+        "conv2d",
+        "conv2d_bw",
+        "max",
+        "max_bw",
+        "avg",
+        "avg_bw",
+        "lrn",
+        "lrn_bw",
+        "linear",
+    ],
 )
 def test_wrong_ndim_of_x(call):
     with pytest.raises(ValueError, match=r"^x must be \d-D .*got shape \("):
@@ -843,7 +938,9 @@ def test_wrong_ndim_of_w_and_logits():
 
 
 def test_channel_mismatch():
-    with pytest.raises(ValueError, match=r"channel mismatch: x has C=3 .* w expects C=2"):
+    with pytest.raises(
+        ValueError, match=r"channel mismatch: x has C=3 .* w expects C=2"
+    ):
         F.conv2d(X4, np.zeros((4, 2, 3, 3)))
     with pytest.raises(ValueError, match=r"channel mismatch: x has C=3"):
         F.conv2d_backward(np.zeros((2, 4, 3, 3)), X4, np.zeros((4, 2, 3, 3)))
@@ -861,8 +958,14 @@ def test_bias_of_wrong_shape():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: F.conv2d(X4, np.zeros((4, 3, 6, 3))), r"^w: the 6x3 window is larger than the padded input 5x5"),
-        (lambda: F.conv2d(X4, np.zeros((4, 3, 8, 3)), pad=1), r"^w: the 8x3 window is larger than the padded input 7x7"),
+        (
+            lambda: F.conv2d(X4, np.zeros((4, 3, 6, 3))),
+            r"^w: the 6x3 window is larger than the padded input 5x5",
+        ),
+        (
+            lambda: F.conv2d(X4, np.zeros((4, 3, 8, 3)), pad=1),
+            r"^w: the 8x3 window is larger than the padded input 7x7",
+        ),
         (lambda: F.max_pool2d(X4, (2, 6), 1), r"^size: the 2x6 window is larger"),
         (lambda: F.avg_pool2d(X4, 6, 1), r"^size: the 6x6 window is larger"),
     ],
@@ -886,7 +989,11 @@ def test_pool_pad_larger_than_half_window(fn, size, pad):
         (np.array([-1, 0]), ValueError, r"^labels must be in \[0, 3\), got -1"),
         (np.array([0, 1, 2]), ValueError, r"^labels must have shape \(2,\)"),
         (np.array([[0], [1]]), ValueError, r"^labels must have shape \(2,\)"),
-        (np.array([0.0, 1.0]), TypeError, r"^labels must hold integers, got dtype float64"),
+        (
+            np.array([0.0, 1.0]),
+            TypeError,
+            r"^labels must hold integers, got dtype float64",
+        ),
         (np.array([True, False]), TypeError, r"^labels must hold integers"),
     ],
 )
@@ -919,14 +1026,30 @@ def test_non_finite_logits(bad):
         (lambda v: F.relu_backward(v, np.zeros((1, 2))), "dy"),
         (lambda v: F.conv2d_backward(v, X4, W4), "dy"),
     ],
-    ids=["conv_x", "conv_w", "max", "avg", "relu", "lrn", "linear", "dropout", "flatten", "sce", "relu_dy", "conv_dy"],
+    ids=[
+        "conv_x",
+        "conv_w",
+        "max",
+        "avg",
+        "relu",
+        "lrn",
+        "linear",
+        "dropout",
+        "flatten",
+        "sce",
+        "relu_dy",
+        "conv_dy",
+    ],
 )
 @pytest.mark.parametrize(
     "value, match",
     [
         ([[0.0, 1.0]], r"must be a numpy array, got list"),
         (np.zeros((1, 2), np.int64), r"must be float32 or float64, got dtype int64"),
-        (np.zeros((1, 2), np.float16), r"must be float32 or float64, got dtype float16"),
+        (
+            np.zeros((1, 2), np.float16),
+            r"must be float32 or float64, got dtype float16",
+        ),
     ],
     ids=["list", "int64", "float16"],
 )
@@ -957,12 +1080,30 @@ def test_dy_of_wrong_shape(call):
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda: F.conv2d(X4.astype(np.float32), W4), r"^w must have the dtype of x \(float32\), got float64"),
-        (lambda: F.conv2d(X4, W4, np.zeros(4, np.float32)), r"^b must have the dtype of x \(float64\), got float32"),
-        (lambda: F.linear(np.zeros((2, 3), np.float32), np.zeros((4, 3)), None), r"^w must have the dtype of x"),
-        (lambda: F.conv2d_backward(np.zeros((2, 4, 3, 3), np.float32), X4, W4), r"^dy must have the dtype of x \(float64\)"),
-        (lambda: F.max_pool2d_backward(np.zeros((2, 3, 2, 2), np.float32), X4, 2, 2), r"^dy must have the dtype of x"),
-        (lambda: F.relu_backward(np.zeros((2, 3), np.float32), np.zeros((2, 3))), r"^dy must have the dtype of x"),
+        (
+            lambda: F.conv2d(X4.astype(np.float32), W4),
+            r"^w must have the dtype of x \(float32\), got float64",
+        ),
+        (
+            lambda: F.conv2d(X4, W4, np.zeros(4, np.float32)),
+            r"^b must have the dtype of x \(float64\), got float32",
+        ),
+        (
+            lambda: F.linear(np.zeros((2, 3), np.float32), np.zeros((4, 3)), None),
+            r"^w must have the dtype of x",
+        ),
+        (
+            lambda: F.conv2d_backward(np.zeros((2, 4, 3, 3), np.float32), X4, W4),
+            r"^dy must have the dtype of x \(float64\)",
+        ),
+        (
+            lambda: F.max_pool2d_backward(np.zeros((2, 3, 2, 2), np.float32), X4, 2, 2),
+            r"^dy must have the dtype of x",
+        ),
+        (
+            lambda: F.relu_backward(np.zeros((2, 3), np.float32), np.zeros((2, 3))),
+            r"^dy must have the dtype of x",
+        ),
     ],
     ids=["conv_w", "conv_b", "linear_w", "conv_dy", "max_dy", "relu_dy"],
 )
@@ -1010,23 +1151,42 @@ def test_bad_lrn_parameters(kwargs, match):
 
 
 def test_dropout_rejects_a_bad_seed():
-    with pytest.raises(TypeError, match=r"^seed must be a non-negative integer or a numpy Generator"):
+    with pytest.raises(
+        TypeError, match=r"^seed must be a non-negative integer or a numpy Generator"
+    ):
         F.dropout(np.ones((2, 2)), 0.5, seed=1.5)
-    with pytest.raises(ValueError, match=r"^seed must be a non-negative integer.*got -1"):
+    with pytest.raises(
+        ValueError, match=r"^seed must be a non-negative integer.*got -1"
+    ):
         F.dropout(np.ones((2, 2)), 0.5, seed=-1)
 
 
 def test_softmax_cross_entropy_refuses_an_empty_batch():
     # regression: N = 0 used to return nan with NumPy's "mean of empty slice" warning
-    with pytest.raises(ValueError, match=r"logits must hold at least one sample.*\(0, 10\)"):
+    with pytest.raises(
+        ValueError, match=r"logits must hold at least one sample.*\(0, 10\)"
+    ):
         F.softmax_cross_entropy(np.zeros((0, 10)), np.zeros(0, np.int64))
 
 
 @pytest.mark.parametrize(
     "kernel, stride, pad",
-    [((3, 3), 1, 1), ((5, 3), 1, (2, 1)), ((1, 1), 1, 1), ((2, 3), 1, (2, 3)), ((3, 3), 2, 1), ((3, 2), (1, 2), 0)],
-    ids=["flipped-conv", "flipped-conv-nonsquare", "scatter-pad>=kernel", "scatter-pad>=kernel-nonsquare",
-         "scatter-stride2", "scatter-mixed-stride"],
+    [
+        ((3, 3), 1, 1),
+        ((5, 3), 1, (2, 1)),
+        ((1, 1), 1, 1),
+        ((2, 3), 1, (2, 3)),
+        ((3, 3), 2, 1),
+        ((3, 2), (1, 2), 0),
+    ],
+    ids=[
+        "flipped-conv",
+        "flipped-conv-nonsquare",
+        "scatter-pad>=kernel",
+        "scatter-pad>=kernel-nonsquare",
+        "scatter-stride2",
+        "scatter-mixed-stride",
+    ],
 )
 def test_both_input_gradient_paths_equal_the_loops(kernel, stride, pad):
     # conv2d_backward takes dx as a flipped-kernel convolution for stride 1 and

@@ -8,7 +8,13 @@ out by loops.
 import numpy as np
 import pytest
 
-from convlearn.nn.im2col import col2im, im2col, output_size, pad_channels_last, window_view
+from convlearn.nn.im2col import (
+    col2im,
+    im2col,
+    output_size,
+    pad_channels_last,
+    window_view,
+)
 
 
 def _rng(seed):
@@ -24,7 +30,9 @@ def _im2col_loop(xp, kernel, stride):
     for n in range(N):
         for i in range(OH):
             for j in range(OW):
-                window = xp[n, i * sh : i * sh + KH, j * sw : j * sw + KW, :]  # (KH, KW, C)
+                window = xp[
+                    n, i * sh : i * sh + KH, j * sw : j * sw + KW, :
+                ]  # (KH, KW, C)
                 cols[(n * OH + i) * OW + j] = window.reshape(-1)
     return cols
 
@@ -85,14 +93,20 @@ def test_im2col_of_a_non_contiguous_view(shape, kernel, stride):
     nchw = _rng(1).standard_normal((N, C, HP, WP))
     view = nchw.transpose(0, 2, 3, 1)
     assert not view.flags.c_contiguous or C == 1
-    np.testing.assert_array_equal(im2col(view, kernel, stride), _im2col_loop(np.ascontiguousarray(view), kernel, stride))
+    np.testing.assert_array_equal(
+        im2col(view, kernel, stride),
+        _im2col_loop(np.ascontiguousarray(view), kernel, stride),
+    )
 
 
 def test_im2col_fills_and_returns_the_out_buffer():
     rng = _rng(2)
     shape, kernel, stride = CASES[1]
     N, HP, WP, C = shape
-    OH, OW = output_size(HP, kernel[0], stride[0], 0), output_size(WP, kernel[1], stride[1], 0)
+    OH, OW = (
+        output_size(HP, kernel[0], stride[0], 0),
+        output_size(WP, kernel[1], stride[1], 0),
+    )
     out = np.full((N * OH * OW, kernel[0] * kernel[1] * C), np.nan)
     for _ in range(2):  # reuse: the second call overwrites every entry
         xp = rng.standard_normal(shape)
@@ -123,23 +137,32 @@ def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride):
     assert back.shape == shape
     assert back.dtype == np.float64
     lhs, rhs = np.vdot(cols, d), np.vdot(xp, back)
-    scale = np.abs(cols).ravel() @ np.abs(d).ravel()  # bounds the round-off of either sum
+    scale = (
+        np.abs(cols).ravel() @ np.abs(d).ravel()
+    )  # bounds the round-off of either sum
     assert abs(lhs - rhs) <= 1e-12 * scale
 
 
 @pytest.mark.parametrize("shape, kernel, stride", RANDOM_CASES, ids=RANDOM_IDS)
 def test_col2im_of_ones_counts_windows(shape, kernel, stride):
     N, HP, WP, C = shape
-    OH, OW = output_size(HP, kernel[0], stride[0], 0), output_size(WP, kernel[1], stride[1], 0)
+    OH, OW = (
+        output_size(HP, kernel[0], stride[0], 0),
+        output_size(WP, kernel[1], stride[1], 0),
+    )
     ones = np.ones((N * OH * OW, kernel[0] * kernel[1] * C))
-    np.testing.assert_array_equal(col2im(ones, shape, kernel, stride), _coverage_loop(shape, kernel, stride))
+    np.testing.assert_array_equal(
+        col2im(ones, shape, kernel, stride), _coverage_loop(shape, kernel, stride)
+    )
 
 
 def test_col2im_adds_overlapping_windows_by_hand():
     # 1-D in effect: width 5, kernel 3, stride 1 -> windows at 0, 1, 2
     d = np.array([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0], [100.0, 200.0, 300.0]])
     back = col2im(d, (1, 1, 5, 1), (1, 3), (1, 1))
-    np.testing.assert_array_equal(back.ravel(), [1, 2 + 10, 3 + 20 + 100, 30 + 200, 300])
+    np.testing.assert_array_equal(
+        back.ravel(), [1, 2 + 10, 3 + 20 + 100, 30 + 200, 300]
+    )
 
 
 def test_col2im_keeps_float32():
@@ -169,19 +192,28 @@ def test_output_size(size, kernel, stride, pad, expected):
     assert output_size(size, kernel, stride, pad) == expected
 
 
-@pytest.mark.parametrize("size, kernel, stride, pad", [(9, 3, 2, 1), (11, 4, 3, 2), (6, 6, 1, 0), (7, 2, 5, 1)])
+@pytest.mark.parametrize(
+    "size, kernel, stride, pad",
+    [(9, 3, 2, 1), (11, 4, 3, 2), (6, 6, 1, 0), (7, 2, 5, 1)],
+)
 def test_output_size_counts_the_window_view(size, kernel, stride, pad):
     xp = np.zeros((1, size + 2 * pad, 3, 1))
-    assert window_view(xp, (kernel, 1), (stride, 1)).shape[1] == output_size(size, kernel, stride, pad)
+    assert window_view(xp, (kernel, 1), (stride, 1)).shape[1] == output_size(
+        size, kernel, stride, pad
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("pad, fill", [((1, 1), 0.0), ((2, 0), -np.inf), ((0, 3), 7.5), ((0, 0), 1.0)])
+@pytest.mark.parametrize(
+    "pad, fill", [((1, 1), 0.0), ((2, 0), -np.inf), ((0, 3), 7.5), ((0, 0), 1.0)]
+)
 def test_pad_channels_last(pad, fill, dtype):
     x = _rng(5).standard_normal((2, 3, 4, 2)).astype(dtype)
     before = x.copy()
     xp = pad_channels_last(x, pad, fill)
-    expected = np.pad(x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]), (0, 0)), constant_values=fill)
+    expected = np.pad(
+        x, ((0, 0), (pad[0], pad[0]), (pad[1], pad[1]), (0, 0)), constant_values=fill
+    )
     assert xp.dtype == dtype
     np.testing.assert_array_equal(xp, expected)
     np.testing.assert_array_equal(x, before)

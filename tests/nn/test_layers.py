@@ -103,7 +103,9 @@ CONV_CASES = [
 def test_conv2d_gradients(N, H, W, C, F, kernel, stride, pad, relu):
     rng = np.random.default_rng(100 + H * W + F)
     layer = as_float64(L.Conv2d("conv", C, F, kernel, stride, pad, relu=relu, rng=1))
-    layer.params["bias"][...] = rng.standard_normal(F) * 0.1  # non-zero bias, so db matters
+    layer.params["bias"][...] = (
+        rng.standard_normal(F) * 0.1
+    )  # non-zero bias, so db matters
     x = rng.standard_normal((N, H, W, C))
     errors = grad_check_layer(layer, x, rng)
     assert set(errors) == {"x", "weight", "bias"}
@@ -116,7 +118,9 @@ def test_conv2d_forward_matches_naive(N, H, W, C, F, kernel, stride, pad, relu):
     layer.params["bias"][...] = rng.standard_normal(F)
     x = rng.standard_normal((N, H, W, C))
     y = layer.forward(x)
-    ref = conv2d_naive(to_nchw(x), layer.params["weight"], layer.params["bias"], stride, pad)
+    ref = conv2d_naive(
+        to_nchw(x), layer.params["weight"], layer.params["bias"], stride, pad
+    )
     if relu:
         ref = np.maximum(ref, 0)
         assert y.min() >= 0
@@ -187,7 +191,9 @@ def test_max_pool_forward_matches_naive(N, H, W, C, size, stride, pad):
     layer = L.MaxPool2d("pool", size, stride, pad)
     x = rng.standard_normal((N, H, W, C)) - 5.0  # all negative: a padded 0 must not win
     y = layer.forward(x)
-    np.testing.assert_array_equal(y, to_nhwc(max_pool2d_naive(to_nchw(x), size, stride, pad)))
+    np.testing.assert_array_equal(
+        y, to_nhwc(max_pool2d_naive(to_nchw(x), size, stride, pad))
+    )
     assert y.shape == (N, *layer.output_shape((H, W, C)))
 
 
@@ -308,7 +314,9 @@ def test_linear_gradients(relu, N, n_in, n_out):
     assert set(errors) == {"x", "weight", "bias"}
     y = layer.forward(x)
     ref = x @ layer.params["weight"].T + layer.params["bias"]
-    np.testing.assert_allclose(y, np.maximum(ref, 0) if relu else ref, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        y, np.maximum(ref, 0) if relu else ref, rtol=1e-13, atol=1e-13
+    )
     assert layer.output_shape((n_in,)) == (n_out,)
 
 

@@ -65,7 +65,9 @@ def test_net_parameter_gradients_float64(arch, N):
     net = cast_float64(build(arch, seed=1))
     rng = np.random.default_rng(2)
     for layer in weight_layers(net):  # non-zero biases, so every bias moves the loss
-        layer.params["bias"][...] = rng.standard_normal(layer.params["bias"].shape) * 0.05
+        layer.params["bias"][...] = (
+            rng.standard_normal(layer.params["bias"].shape) * 0.05
+        )
     x = net.preprocess(images(N, 3)).astype(np.float64)
     y = labels(N, 4)
 
@@ -102,7 +104,9 @@ def test_net_parameter_gradients_float64(arch, N):
 
 @pytest.fixture
 def torch():
-    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the twin tests")
+    torch = pytest.importorskip(
+        "torch", reason="PyTorch is the oracle for the twin tests"
+    )
     torch.manual_seed(0)
     return torch
 
@@ -115,7 +119,11 @@ def test_twin_logits_and_activations(torch, arch):
     x = net.preprocess(images(6, 6))
     taken = {}
     for name in net.layer_names:
-        getattr(twin, name).register_forward_hook(lambda mod, inp, out, name=name: taken.__setitem__(name, out.detach().numpy()))
+        getattr(twin, name).register_forward_hook(
+            lambda mod, inp, out, name=name: taken.__setitem__(
+                name, out.detach().numpy()
+            )
+        )
     with torch.no_grad():
         ref = twin(torch.from_numpy(x)).numpy()
     logits = net.forward(x)
@@ -175,8 +183,13 @@ def conv_relu_reference(x, w, b, pad):
     """relu(conv(x, w) + b) in float64 from sliding windows: (N, F, OH, OW)."""
     xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     KH, KW = w.shape[2:]
-    win = np.lib.stride_tricks.sliding_window_view(xp, (KH, KW), axis=(2, 3))  # (N, C, OH, OW, KH, KW)
-    y = np.einsum("ncijpq,fcpq->nfij", win, w.astype(np.float64)) + b[None, :, None, None]
+    win = np.lib.stride_tricks.sliding_window_view(
+        xp, (KH, KW), axis=(2, 3)
+    )  # (N, C, OH, OW, KH, KW)
+    y = (
+        np.einsum("ncijpq,fcpq->nfij", win, w.astype(np.float64))
+        + b[None, :, None, None]
+    )
     return np.maximum(y, 0)
 
 
@@ -202,7 +215,9 @@ def test_activations_agree_with_forward(paper_net, paper_x):
     np.testing.assert_array_equal(every["fc8"], logits)
     assert {name: every[name].shape[1:] for name in every} == PAPER_SHAPES
     for name in ("conv3", "fc7", "pool1"):  # the same in one call as alone
-        np.testing.assert_array_equal(paper_net.activations(paper_x, name)[name], every[name])
+        np.testing.assert_array_equal(
+            paper_net.activations(paper_x, name)[name], every[name]
+        )
     # fc6 feeds fc7 through drop6, the identity here: fc7 = relu(fc6 @ W.T + b)
     p = paper_net.params()
     fc7 = np.maximum(every["fc6"] @ p["fc7.weight"].T + p["fc7.bias"], 0)
@@ -253,7 +268,9 @@ def test_save_load_round_trip(tmp_path, arch):
     np.testing.assert_array_equal(back.std, net.std)
     imgs = images(9, 14)
     np.testing.assert_array_equal(back.predict(imgs), net.predict(imgs))
-    np.testing.assert_array_equal(back.forward(back.preprocess(imgs)), net.forward(net.preprocess(imgs)))
+    np.testing.assert_array_equal(
+        back.forward(back.preprocess(imgs)), net.forward(net.preprocess(imgs))
+    )
 
 
 def test_save_accepts_str_path_and_overwrites(tmp_path):
@@ -350,13 +367,16 @@ def _corrupt_files(tmp_path):
         "empty": b"",
         "truncated": data[:middle],
         "last byte missing": data[:-1],
-        "flipped byte": data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :],
+        "flipped byte": data[:middle]
+        + bytes([data[middle] ^ 0xFF])
+        + data[middle + 1 :],
         "plain .npy": npy.read_bytes(),
     }
 
 
 @pytest.mark.parametrize(
-    "kind", ["text", "empty", "truncated", "last byte missing", "flipped byte", "plain .npy"]
+    "kind",
+    ["text", "empty", "truncated", "last byte missing", "flipped byte", "plain .npy"],
 )
 def test_load_refuses_corrupt_file_naming_it(tmp_path, kind):
     path = tmp_path / f"corrupt {kind}.npz"
@@ -435,11 +455,20 @@ def test_build_rejects_bad_seed(seed):
 def test_paper_architecture_layout():
     net = build("paper", 0)
     assert net.layer_names == PAPER_LAYERS
-    learned = [layer.name for layer in net.layers if isinstance(layer, (L.Conv2d, L.Linear))]
+    learned = [
+        layer.name for layer in net.layers if isinstance(layer, (L.Conv2d, L.Linear))
+    ]
     assert learned == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"]
     kinds = {layer.name: type(layer) for layer in net.layers}
-    assert [n for n, k in kinds.items() if k is L.LocalResponseNorm] == ["norm1", "norm2"]
-    assert [n for n, k in kinds.items() if k is L.MaxPool2d] == ["pool1", "pool2", "pool5"]
+    assert [n for n, k in kinds.items() if k is L.LocalResponseNorm] == [
+        "norm1",
+        "norm2",
+    ]
+    assert [n for n, k in kinds.items() if k is L.MaxPool2d] == [
+        "pool1",
+        "pool2",
+        "pool5",
+    ]
     # LRN right after the first two pools, as in AlexNet
     assert PAPER_LAYERS.index("norm1") == PAPER_LAYERS.index("pool1") + 1
     assert PAPER_LAYERS.index("norm2") == PAPER_LAYERS.index("pool2") + 1
@@ -458,8 +487,13 @@ def test_paper_architecture_layout():
         "fc8.weight": (10, 256),
     }
     relu = {layer.name: layer.relu for layer in net.layers if hasattr(layer, "relu")}
-    assert [n for n, r in relu.items() if not r] == ["fc8"]  # only the classifier is linear
-    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [0.5, 0.5]
+    assert [n for n, r in relu.items() if not r] == [
+        "fc8"
+    ]  # only the classifier is linear
+    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [
+        0.5,
+        0.5,
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -472,7 +506,9 @@ def test_predict_uint8():
     pred = net.predict(imgs)
     assert pred.dtype == np.int64 and pred.shape == (7,)
     assert pred.min() >= 0 and pred.max() < 10
-    np.testing.assert_array_equal(pred, net.forward(net.preprocess(imgs)).argmax(axis=1))
+    np.testing.assert_array_equal(
+        pred, net.forward(net.preprocess(imgs)).argmax(axis=1)
+    )
     np.testing.assert_array_equal(net.predict(imgs, batch_size=3), pred)
 
 
@@ -501,7 +537,10 @@ def test_preprocess_rejects_non_uint8(bad):
         build("tiny", 0).preprocess(bad)
 
 
-@pytest.mark.parametrize("shape", [(3, 32, 32), (2, 1, 32, 32), (2, 32, 32, 3), (2, 3, 32, 31), (2, 3, 64, 64)])
+@pytest.mark.parametrize(
+    "shape",
+    [(3, 32, 32), (2, 1, 32, 32), (2, 32, 32, 3), (2, 3, 32, 31), (2, 3, 64, 64)],
+)
 def test_preprocess_rejects_wrong_shape(shape):
     with pytest.raises(ValueError, match=re.escape("(N, 3, 32, 32)")) as info:
         build("tiny", 0).preprocess(np.zeros(shape, np.uint8))
@@ -563,8 +602,12 @@ def test_first_loss_is_about_ln10(arch):
     # With 10 classes and an unbiased initialisation the softmax starts near
     # uniform, so the mean cross-entropy before any update is about ln(10).
     net = build(arch, seed=0)
-    loss, _ = softmax_cross_entropy(net.forward(net.preprocess(images(100, 61))), labels(100, 62))
-    assert abs(loss - np.log(10)) < 0.3, f"{arch}: first loss {loss:.3f}, ln(10) = {np.log(10):.3f}"
+    loss, _ = softmax_cross_entropy(
+        net.forward(net.preprocess(images(100, 61))), labels(100, 62)
+    )
+    assert abs(loss - np.log(10)) < 0.3, (
+        f"{arch}: first loss {loss:.3f}, ln(10) = {np.log(10):.3f}"
+    )
 
 
 def test_tiny_net_overfits_100_random_images():
@@ -574,7 +617,9 @@ def test_tiny_net_overfits_100_random_images():
     opt = SGD(momentum=0.9)
     params, grads = net.params(), net.grads()
     accuracy, losses = 0.0, []
-    for _ in range(300):  # full batch; seeds 0..5 all reach 100% in 65-105 steps at lr 0.01
+    for _ in range(
+        300
+    ):  # full batch; seeds 0..5 all reach 100% in 65-105 steps at lr 0.01
         logits = net.forward(x, train=True)
         loss, dlogits = softmax_cross_entropy(logits, y)
         losses.append(loss)
@@ -583,9 +628,13 @@ def test_tiny_net_overfits_100_random_images():
             break
         net.backward(dlogits)
         opt.step(params, grads, lr=0.01)
-    assert accuracy == 1.0, f"training accuracy {accuracy:.2f} after {len(losses)} steps, loss {losses[-1]:.3f}"
+    assert accuracy == 1.0, (
+        f"training accuracy {accuracy:.2f} after {len(losses)} steps, loss {losses[-1]:.3f}"
+    )
     assert losses[-1] < 0.5 * losses[0]
-    np.testing.assert_array_equal(net.predict(images(100, 0)), y)  # predict agrees with training
+    np.testing.assert_array_equal(
+        net.predict(images(100, 0)), y
+    )  # predict agrees with training
 
 
 def test_activations_of_no_layer_is_an_error():
@@ -595,7 +644,10 @@ def test_activations_of_no_layer_is_an_error():
         net.activations(net.preprocess(np.zeros((1, 3, 32, 32), np.uint8)), [])
 
 
-@pytest.mark.parametrize("seed, error", [(-1, ValueError), (np.random.SeedSequence(0), TypeError), (1.5, TypeError)])
+@pytest.mark.parametrize(
+    "seed, error",
+    [(-1, ValueError), (np.random.SeedSequence(0), TypeError), (1.5, TypeError)],
+)
 def test_bad_seeds_name_the_seed(seed, error):
     with pytest.raises(error, match="seed must be a non-negative integer"):
         build("tiny", seed=seed)

@@ -41,21 +41,35 @@ def test_data_seed_changes_the_order_and_so_the_weights():
 def test_history_records_each_epoch_and_the_loss_falls():
     x, y = _data(100)
     net = build("tiny", seed=0)
-    history = train(net, x, y, TrainConfig(epochs=8, batch_size=25, lr=0.05), test=(x, y))
+    history = train(
+        net, x, y, TrainConfig(epochs=8, batch_size=25, lr=0.05), test=(x, y)
+    )
     assert [h["epoch"] for h in history] == list(range(1, 9))
-    assert set(history[0]) == {"epoch", "train_loss", "train_accuracy", "lr", "test_loss", "test_accuracy", "seconds"}
+    assert set(history[0]) == {
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "lr",
+        "test_loss",
+        "test_accuracy",
+        "seconds",
+    }
     assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.3
     loss, acc = evaluate(net, x, y)
     assert loss == pytest.approx(history[-1]["test_loss"])
     assert acc == pytest.approx(history[-1]["test_accuracy"])
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+@pytest.mark.filterwarnings(
+    "ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning"
+)
 def test_divergence_stops_with_the_epoch_and_step():
     x, y = _data()
     net = build("tiny", seed=0)
     with pytest.raises(FloatingPointError, match=r"epoch 1, step \d+"):
-        train(net, x, y, TrainConfig(epochs=1, batch_size=16, lr=1e6, schedule="constant"))
+        train(
+            net, x, y, TrainConfig(epochs=1, batch_size=16, lr=1e6, schedule="constant")
+        )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +120,9 @@ def test_an_interrupted_run_resumes_to_identical_weights(tmp_path):
     resumed = build("small", seed=1)
     with pytest.raises(KeyboardInterrupt):
         train(resumed, x, y, config, checkpoint=ckpt, reporter=_StopAfter(1))
-    assert ckpt.exists() and not list(tmp_path.glob("*.tmp"))  # pathlib globs hidden files too
+    assert ckpt.exists() and not list(
+        tmp_path.glob("*.tmp")
+    )  # pathlib globs hidden files too
     resumed = build("small", seed=1)  # a fresh process would start from scratch weights
     history = train(resumed, x, y, config, checkpoint=ckpt)
     assert [h["epoch"] for h in history] == [1, 2, 3]
@@ -121,7 +137,14 @@ def test_resume_restores_dropout_generators(tmp_path):
     train(whole, x, y, config)
     ckpt = tmp_path / "paper.ckpt.npz"
     with pytest.raises(KeyboardInterrupt):
-        train(build("paper", seed=2), x, y, config, checkpoint=ckpt, reporter=_StopAfter(1))
+        train(
+            build("paper", seed=2),
+            x,
+            y,
+            config,
+            checkpoint=ckpt,
+            reporter=_StopAfter(1),
+        )
     resumed = build("paper", seed=2)
     train(resumed, x, y, config, checkpoint=ckpt)
     for key, value in whole.params().items():
@@ -133,7 +156,9 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
     ckpt = tmp_path / "run.ckpt.npz"
     train(build("tiny"), x, y, TrainConfig(epochs=1, batch_size=16), checkpoint=ckpt)
     with pytest.raises(ValueError, match="another run"):
-        train(build("tiny"), x, y, TrainConfig(epochs=2, batch_size=16), checkpoint=ckpt)
+        train(
+            build("tiny"), x, y, TrainConfig(epochs=2, batch_size=16), checkpoint=ckpt
+        )
 
 
 def test_a_corrupt_checkpoint_is_named(tmp_path):
@@ -157,8 +182,12 @@ def test_augment_crops_and_flips_within_the_padded_image():
             for dy in range(-2, 3):
                 for dx in range(-2, 3):
                     shifted = np.zeros_like(img)
-                    src = img[:, max(dy, 0) : 8 + min(dy, 0), max(dx, 0) : 8 + min(dx, 0)]
-                    shifted[:, max(-dy, 0) : 8 + min(-dy, 0), max(-dx, 0) : 8 + min(-dx, 0)] = src
+                    src = img[
+                        :, max(dy, 0) : 8 + min(dy, 0), max(dx, 0) : 8 + min(dx, 0)
+                    ]
+                    shifted[
+                        :, max(-dy, 0) : 8 + min(-dy, 0), max(-dx, 0) : 8 + min(-dx, 0)
+                    ] = src
                     found |= np.array_equal(shifted, cand)
         assert found
     assert not np.array_equal(out, images)
@@ -178,7 +207,9 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     def forward_that_diverges_in_epoch_two(x, train=False):
         calls.append(train)
         logits = forward(x, train)
-        return logits * np.nan if sum(calls) > 2 else logits  # two training steps per epoch
+        return (
+            logits * np.nan if sum(calls) > 2 else logits
+        )  # two training steps per epoch
 
     monkeypatch.setattr(net, "forward", forward_that_diverges_in_epoch_two)
     with pytest.raises(FloatingPointError, match="epoch 2, step 1.*holds epoch 1"):
