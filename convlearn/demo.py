@@ -17,6 +17,7 @@ from .datasets import synthetic
 from .nn.model import build
 from .nn.train import TrainConfig, evaluate, train
 from .progress import Reporter
+from .runs import channel_stats
 
 
 def _parse(argv):
@@ -69,8 +70,7 @@ def main(argv=None):
     config = TrainConfig(
         epochs=args.epochs, batch_size=64, lr=0.02, schedule="onecycle", crop_pad=0
     )
-    mean = data.x_train.mean(axis=(0, 2, 3)) / 255.0
-    std = data.x_train.std(axis=(0, 2, 3)) / 255.0
+    mean, std = channel_stats(data.x_train)
     predictions = []
     for k in range(args.nets):
         net = build("small", seed=args.seed + k)

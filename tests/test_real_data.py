@@ -43,9 +43,8 @@ def cifar_part(tmp_path_factory):
 def test_the_small_net_learns_real_cifar10_well_above_chance(
     cifar_part, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv(
-        "CONVLEARN_DATA", str(tmp_path)
-    )  # the cache goes here, not to ~/.cache
+    # the cache goes to tmp_path, not to ~/.cache
+    monkeypatch.setenv("CONVLEARN_DATA", str(tmp_path))
     data = load_image_folder(cifar_part)
     assert data.classes == [
         "airplane",
