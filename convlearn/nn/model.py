@@ -9,7 +9,10 @@ Architectures (``architectures()`` lists them; sizes are for 3x32x32 input):
 - "paper": the reference net, AlexNet's shape at CIFAR scale. conv1 5x5x32,
   pool1 3/2, norm1, conv2 5x5x64, pool2 3/2, norm2, conv3 3x3x96,
   conv4 3x3x96, conv5 3x3x64, pool5 3/2, fc6 256, drop6, fc7 256, drop7,
-  fc8 10. Pools floor as PyTorch's do: 32 -> 15 -> 7 -> 3.
+  fc8 10. Pools floor as PyTorch's do: 32 -> 15 -> 7 -> 3. Dropout is
+  0.25, not AlexNet's 0.5: with 0.5 the net underfits a 12-epoch schedule
+  on CIFAR-10 (73.4% against 76.2% for seed 0, measured on this project's
+  machine; see README.md).
 - "small": a CIFAR-quick-sized net for the demo and the tests: conv1..conv3
   5x5 with 32, 32 and 64 filters, each followed by a 3/2 max pool, then
   fc4 64 and fc5 10.
@@ -51,9 +54,9 @@ def _paper(rngs):
         MaxPool2d("pool5", 3, 2),
         Flatten("flatten"),
         Linear("fc6", 64 * 3 * 3, 256, rng=next(r)),
-        Dropout("drop6", 0.5, rng=next(r)),
+        Dropout("drop6", 0.25, rng=next(r)),
         Linear("fc7", 256, 256, rng=next(r)),
-        Dropout("drop7", 0.5, rng=next(r)),
+        Dropout("drop7", 0.25, rng=next(r)),
         Linear("fc8", 256, N_CLASSES, relu=False, rng=next(r)),
     ]
 

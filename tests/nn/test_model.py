@@ -490,10 +490,8 @@ def test_paper_architecture_layout():
     assert [n for n, r in relu.items() if not r] == [
         "fc8"
     ]  # only the classifier is linear
-    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [
-        0.5,
-        0.5,
-    ]
+    # lighter than AlexNet's 0.5, which underfits 12 epochs of CIFAR-10 (see model.py)
+    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [0.25, 0.25]
 
 
 # --------------------------------------------------------------------------
