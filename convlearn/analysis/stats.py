@@ -1,0 +1,443 @@
+"""Streaming, mergeable means, standard deviations and correlations of units.
+
+Paper section 2: for every layer, over a fixed image set, each unit's mean
+and standard deviation, the correlation matrix of the units of one net
+(within-net) and between the units of two nets (between-net). A conv layer
+has S = N*H*W samples per batch of N images, far too many to keep, so the
+statistics are accumulated batch by batch.
+
+The accumulation is the corrected two-pass algorithm inside a batch and
+Chan, Golub and LeVeque's pairwise update across batches (Chan et al.,
+"Algorithms for computing the sample variance", 1983; the one-unit case is
+Welford's). The naive formula E[xy] - E[x]E[y] cancels catastrophically
+when the mean is large against the spread (mean 1e4, spread 1e-2 loses
+every digit in float32); centring each batch first keeps the result exact.
+
+Per batch of S samples with columns x (all units of both nets side by side):
+
+    m      = mean of the batch (float64, then rounded to the batch dtype)
+    c      = x - m                       centred, in the batch dtype
+    d      = sum(c) / S                  what the rounding of m left: mean = m + d
+    M_b    = c^T c - S d d^T             co-moment, sum (x - mean)(x - mean)^T
+
+and the running state (n, mean, M) absorbs (S, m + d, M_b) by
+
+    delta  = mean_b - mean
+    mean  += delta * S / (n + S)
+    M     += M_b + delta delta^T * n S / (n + S)
+
+Two accumulators merge by the same formula, so shards computed in parallel
+processes combine exactly. float32 batches use float32 products of centred
+chunks of at most CHUNK rows, each added into float64; float64 batches stay
+float64 throughout.
+
+A unit is dead when all its values are equal (tracked exactly with running
+minima and maxima, not by comparing a variance with a tolerance): its
+standard deviation is 0 and its correlations are NaN, never a number.
+"""
+
+import os
+
+import numpy as np
+
+from .._checks import check_positive_int
+from .._files import atomic_write
+from ..progress import silent
+from ._samples import as_samples
+
+__all__ = ["ActivationStats", "collect_stats", "correlation"]
+
+# Rows per centred chunk: the float32 product sums at most this many terms
+# before it is added into float64, and the chunk (CHUNK x U) stays in cache.
+CHUNK = 4096
+
+
+class _Moments:
+    """Count, mean, co-moment, minimum and maximum of columns split into groups.
+
+    groups : the unit counts of the groups (one per net), side by side in
+    every matrix. full=True keeps the whole co-moment matrix of all columns;
+    full=False (two groups only) keeps the between-group block and each
+    column's sum of squares, a third of the products for 256 + 256 units.
+    """
+
+    def __init__(self, sizes, full=True):
+        self.sizes = tuple(int(s) for s in sizes)
+        self.full = bool(full)
+        assert self.full or len(self.sizes) == 2
+        U = sum(self.sizes)
+        self.n = 0
+        self.mean = np.zeros(U)
+        self.lo = np.full(U, np.inf)
+        self.hi = np.full(U, -np.inf)
+        if self.full:
+            self.M = np.zeros((U, U))
+        else:
+            self.M = np.zeros((self.sizes[0], self.sizes[1]))
+            self.sq = np.zeros(U)
+
+    # ---- one batch ----------------------------------------------------------
+
+    def update(self, xs):
+        """Add a batch: xs is a list of (S, U_g) arrays, one per group, of one dtype."""
+        S = xs[0].shape[0]
+        if S == 0:
+            return
+        dtype = xs[0].dtype
+        m = np.concatenate([x.mean(axis=0, dtype=np.float64) for x in xs])  # (U,)
+        if not np.all(np.isfinite(m)):
+            raise ValueError("activations must be finite; this batch has NaN or inf")
+        m_cast = m.astype(dtype)
+        U = sum(self.sizes)
+        starts = np.cumsum((0,) + self.sizes)
+        c = np.empty((min(S, CHUNK), U), dtype)  # centred chunk, groups side by side
+        csum = np.zeros(U)
+        M_b = np.zeros_like(self.M)
+        sq_b = np.zeros(U)
+        for r in range(0, S, CHUNK):
+            rows = min(CHUNK, S - r)
+            cc = c[:rows]
+            for g, x in enumerate(xs):
+                lo, hi = starts[g], starts[g + 1]
+                part = x[r : r + rows]
+                np.subtract(part, m_cast[lo:hi], out=cc[:, lo:hi])
+                np.minimum(self.lo[lo:hi], part.min(axis=0), out=self.lo[lo:hi])
+                np.maximum(self.hi[lo:hi], part.max(axis=0), out=self.hi[lo:hi])
+            csum += cc.sum(axis=0, dtype=np.float64)
+            if self.full:
+                M_b += cc.T @ cc  # (U, S_chunk) @ (S_chunk, U): one symmetric product
+            else:
+                a, b = cc[:, : self.sizes[0]], cc[:, self.sizes[0] :]
+                M_b += a.T @ b  # (U_a, S_chunk) @ (S_chunk, U_b)
+                sq_b += np.einsum("su,su->u", cc, cc, dtype=np.float64)
+        d = csum / S  # the batch mean is m_cast + d; remove d from the co-moment
+        if self.full:
+            M_b -= S * np.outer(d, d)
+        else:
+            M_b -= S * np.outer(d[: self.sizes[0]], d[self.sizes[0] :])
+            sq_b -= S * d * d
+        self._absorb(S, m_cast.astype(np.float64) + d, M_b, None if self.full else sq_b)
+
+    def _absorb(self, S, mean_b, M_b, sq_b):
+        """Chan's update: fold a batch (or another accumulator) of S samples in."""
+        n = self.n + S
+        delta = mean_b - self.mean
+        w = self.n * S / n
+        if self.full:
+            self.M += M_b + w * np.outer(delta, delta)
+        else:
+            self.M += M_b + w * np.outer(delta[: self.sizes[0]], delta[self.sizes[0] :])
+            self.sq += sq_b + w * delta * delta
+        self.mean += delta * (S / n)
+        self.n = n
+
+    def merge(self, other):
+        if other.n == 0:
+            return
+        np.minimum(self.lo, other.lo, out=self.lo)
+        np.maximum(self.hi, other.hi, out=self.hi)
+        self._absorb(other.n, other.mean, other.M, None if self.full else other.sq)
+
+    # ---- results --------------------------------------------------------------
+
+    def dead(self):
+        """(U,) bool: columns whose values were all equal."""
+        return self.lo == self.hi
+
+    def sum_squares(self):
+        """(U,) sum of squared deviations from the mean; exactly 0 for dead columns."""
+        ss = np.diagonal(self.M).copy() if self.full else self.sq.copy()
+        ss[self.dead()] = 0.0
+        return np.maximum(ss, 0.0)
+
+    def block(self, g, h):
+        """Co-moment block between groups g and h."""
+        if not self.full:
+            assert (g, h) == (0, 1)
+            return self.M
+        starts = np.cumsum((0,) + self.sizes)
+        return self.M[starts[g] : starts[g + 1], starts[h] : starts[h + 1]]
+
+    def group(self, v, g):
+        starts = np.cumsum((0,) + self.sizes)
+        return v[starts[g] : starts[g + 1]]
+
+
+def _corr_from(M, ss_rows, ss_cols):
+    """Pearson correlation from a co-moment block and the sums of squares; NaN for dead units."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = M / np.sqrt(np.outer(ss_rows, ss_cols))
+    r[ss_rows == 0, :] = np.nan
+    r[:, ss_cols == 0] = np.nan
+    # round-off can leave |r| a few ulps above 1, as np.corrcoef also clips
+    return np.clip(r, -1.0, 1.0, out=r)
+
+
+class ActivationStats:
+    """Streaming statistics of one net's layer, or of the same layer in two nets.
+
+    ``update(a)`` or ``update(a, b)`` with batches of activations: (S, U)
+    arrays, or (N, C, H, W) where every position is a sample. Memory does
+    not grow with the number of samples: the state is a mean per unit and
+    one (U_a + U_b) square co-moment matrix.
+
+    Parameters
+    ----------
+    within : bool, default True
+        Keep the within-net correlations. ``within=False`` keeps only the
+        between-net block (two nets only), a third of the work for equal
+        layers; ``corr_within_a``/``corr_within_b`` then raise.
+
+    Attributes
+    ----------
+    n_samples : int
+    mean_a, std_a : (U_a,) float64; ``std`` is the population one (ddof=0)
+    mean_b, std_b : (U_b,) float64, when a second net was given
+    corr_within_a : (U_a, U_a), corr_within_b : (U_b, U_b),
+    corr_between : (U_a, U_b) float64 Pearson correlations, NaN in the rows
+        and columns of dead units
+    dead_a, dead_b : int arrays of the dead (constant) units' indices
+
+    Notes
+    -----
+    Exact to float64 round-off for float64 batches whatever the batching;
+    float32 batches use float32 products of centred chunks accumulated in
+    float64 and agree with the float64 result to about 1e-6 (DESIGN.md
+    allows 1e-5). See the module docstring for the update formulas.
+    """
+
+    def __init__(self, within=True):
+        self.within = bool(within)
+        self._m = None
+
+    # ---- accumulating -----------------------------------------------------
+
+    def update(self, a, b=None):
+        """Add a batch of activations of net A (and of net B, the same samples).
+
+        a : (S, U_a) or (N, U_a, H, W); b : (S, U_b) or (N, U_b, H, W), or None.
+        Both float32 or both float64. Returns self.
+        """
+        xs = [as_samples(a, "a")]
+        if b is not None:
+            xs.append(as_samples(b, "b"))
+            if xs[1].shape[0] != xs[0].shape[0]:
+                raise ValueError(
+                    f"a and b must hold the same samples, got {xs[0].shape[0]} and "
+                    f"{xs[1].shape[0]} (shapes {a.shape} and {b.shape})"
+                )
+            if xs[1].dtype != xs[0].dtype:
+                raise TypeError(
+                    f"a and b must have one dtype, got {xs[0].dtype} and {xs[1].dtype}"
+                )
+        sizes = tuple(x.shape[1] for x in xs)
+        if self._m is None:
+            if not self.within and len(xs) != 2:
+                raise ValueError("within=False needs two nets: call update(a, b)")
+            self._m = _Moments(sizes, full=self.within)
+        elif sizes != self._m.sizes:
+            raise ValueError(
+                f"batches must keep their units: this accumulator has unit counts "
+                f"{self._m.sizes}, got {sizes}"
+            )
+        self._m.update(xs)
+        return self
+
+    def merge(self, other):
+        """Fold another accumulator of the same layer(s) into this one; returns self."""
+        if not isinstance(other, ActivationStats):
+            raise TypeError(
+                f"other must be an ActivationStats, got {type(other).__name__}"
+            )
+        if other._m is None:
+            return self
+        if self._m is None:
+            self._m = _Moments(other._m.sizes, full=other.within)
+            self.within = other.within
+        if (self._m.sizes, self.within) != (other._m.sizes, other.within):
+            raise ValueError(
+                f"cannot merge statistics of unit counts {other._m.sizes} "
+                f"(within={other.within}) into {self._m.sizes} (within={self.within})"
+            )
+        self._m.merge(other._m)
+        return self
+
+    # ---- results -------------------------------------------------------------
+
+    def _moments(self, need_b=False):
+        if self._m is None or self._m.n == 0:
+            raise ValueError("no samples yet: call update() first")
+        if need_b and len(self._m.sizes) < 2:
+            raise ValueError("these statistics are of one net: update(a, b) for two")
+        return self._m
+
+    @property
+    def n_samples(self):
+        return 0 if self._m is None else self._m.n
+
+    def _mean(self, g):
+        m = self._moments(g == 1)
+        return m.group(m.mean, g).copy()
+
+    def _std(self, g):
+        m = self._moments(g == 1)
+        return np.sqrt(m.group(m.sum_squares(), g) / m.n)
+
+    def _dead(self, g):
+        m = self._moments(g == 1)
+        return np.flatnonzero(m.group(m.dead(), g))
+
+    def _corr(self, g, h):
+        m = self._moments(1 in (g, h))
+        if g == h and not m.full:
+            raise ValueError("within-net correlations were not kept (within=False)")
+        ss = m.sum_squares()
+        r = _corr_from(m.block(g, h), m.group(ss, g), m.group(ss, h))
+        if g == h:
+            # a live unit correlates 1 with itself exactly, not 1 - 1e-16
+            live = ~m.group(m.dead(), g)
+            r[np.flatnonzero(live), np.flatnonzero(live)] = 1.0
+        return r
+
+    mean_a = property(lambda self: self._mean(0), doc="(U_a,) mean of each unit")
+    mean_b = property(lambda self: self._mean(1), doc="(U_b,) mean of each unit")
+    std_a = property(lambda self: self._std(0), doc="(U_a,) standard deviation")
+    std_b = property(lambda self: self._std(1), doc="(U_b,) standard deviation")
+    dead_a = property(lambda self: self._dead(0), doc="indices of constant units of A")
+    dead_b = property(lambda self: self._dead(1), doc="indices of constant units of B")
+    corr_within_a = property(lambda self: self._corr(0, 0), doc="(U_a, U_a)")
+    corr_within_b = property(lambda self: self._corr(1, 1), doc="(U_b, U_b)")
+    corr_between = property(lambda self: self._corr(0, 1), doc="(U_a, U_b)")
+
+    # ---- files ------------------------------------------------------------
+
+    def save(self, path):
+        """Write the exact state to an .npz (no pickle), atomically."""
+        m = self._moments()
+        arrays = {
+            "format": np.array("convlearn.ActivationStats/1"),
+            "sizes": np.array(m.sizes, np.int64),
+            "within": np.array(self.within),
+            "n": np.array(m.n, np.int64),
+            "mean": m.mean,
+            "lo": m.lo,
+            "hi": m.hi,
+            "M": m.M,
+        }
+        if not m.full:
+            arrays["sq"] = m.sq
+        with atomic_write(path) as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path):
+        """Read statistics written by `save`; a damaged or foreign file is named."""
+        try:
+            with np.load(os.fspath(path), allow_pickle=False) as z:
+                if str(z["format"]) != "convlearn.ActivationStats/1":
+                    raise ValueError(f"format {z['format']}")
+                self = cls(within=bool(z["within"]))
+                m = _Moments(z["sizes"].tolist(), full=self.within)
+                m.n = int(z["n"])
+                for name in ("mean", "lo", "hi", "M") + (() if m.full else ("sq",)):
+                    value = z[name]
+                    if value.shape != getattr(m, name).shape:
+                        raise ValueError(f"{name} has shape {value.shape}")
+                    setattr(m, name, value.astype(np.float64))
+        except (OSError, KeyError, ValueError, EOFError) as e:
+            raise ValueError(
+                f"{os.fspath(path)} is not a readable ActivationStats file: {e}"
+            ) from e
+        self._m = m
+        return self
+
+    @classmethod
+    def _pair_of(cls, joint, g, h):
+        """The statistics of groups g and h of a joint accumulator over several nets."""
+        starts = np.cumsum((0,) + joint.sizes)
+        idx = np.r_[starts[g] : starts[g + 1], starts[h] : starts[h + 1]]
+        m = _Moments((joint.sizes[g], joint.sizes[h]))
+        m.n = joint.n
+        m.mean, m.lo, m.hi = joint.mean[idx], joint.lo[idx], joint.hi[idx]
+        m.M = joint.M[np.ix_(idx, idx)]
+        self = cls()
+        self._m = m
+        return self
+
+
+def correlation(x, y=None, return_dead=False):
+    """Pearson correlation between the columns of x (and of y).
+
+    Parameters
+    ----------
+    x : ndarray of shape (S, U_a), or (N, U_a, H, W)
+    y : ndarray of shape (S, U_b), or (N, U_b, H, W), optional
+    return_dead : bool
+        Also return the indices of the constant columns of x (and of y).
+
+    Returns
+    -------
+    corr : (U_a, U_b) float64, or (U_a, U_a) without y: the matching block
+        of ``np.corrcoef(x, y, rowvar=False)``, except that a constant
+        (dead) column gives NaN in its row and column, never 0 or 1.
+    dead_x[, dead_y] : int arrays, when ``return_dead``.
+    """
+    stats = ActivationStats().update(x, y)
+    if y is None:
+        corr, dead = stats.corr_within_a, (stats.dead_a,)
+    else:
+        corr, dead = stats.corr_between, (stats.dead_a, stats.dead_b)
+    return (corr, *dead) if return_dead else corr
+
+
+def collect_stats(nets, images, layers, batch_size=100, reporter=None):
+    """Statistics of the named layers for every pair of nets, in one pass over images.
+
+    Parameters
+    ----------
+    nets : list of objects with ``preprocess(images)`` and
+        ``activations(x, layers) -> {name: array}`` (convlearn's Net, or any
+        model wrapped to look like one; this module does not import the engine)
+    images : (N, 3, H, W) uint8 images, every net sees the same ones
+    layers : list of layer names
+    batch_size : images per forward pass
+
+    Returns
+    -------
+    {(i, j): {layer: ActivationStats}} for every pair i < j of nets, with
+    net i as A and net j as B. One joint accumulator per layer holds all
+    nets' units side by side, so each pair's within- and between-net blocks
+    come from one symmetric product per chunk rather than one per pair.
+    Only one batch of activations is held at a time.
+    """
+    nets = list(nets)
+    layers = [layers] if isinstance(layers, str) else list(layers)
+    if len(nets) < 2:
+        raise ValueError(f"nets must hold at least two nets, got {len(nets)}")
+    if not layers:
+        raise ValueError("layers must name at least one layer")
+    if not isinstance(images, np.ndarray) or images.ndim != 4 or len(images) == 0:
+        raise ValueError(
+            f"images must be a non-empty (N, C, H, W) array, got "
+            f"{getattr(images, 'shape', type(images).__name__)}"
+        )
+    batch_size = check_positive_int("batch_size", batch_size)
+    reporter = silent(reporter)
+    joint = {}
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        acts = [net.activations(net.preprocess(batch), layers) for net in nets]
+        for layer in layers:
+            xs = [as_samples(act[layer], layer) for act in acts]
+            if layer not in joint:
+                joint[layer] = _Moments([x.shape[1] for x in xs])
+            joint[layer].update(xs)
+        reporter.status(f"statistics: {start + len(batch)}/{len(images)} images")
+    reporter.end_status()
+    return {
+        (i, j): {
+            layer: ActivationStats._pair_of(joint[layer], i, j) for layer in layers
+        }
+        for i in range(len(nets))
+        for j in range(i + 1, len(nets))
+    }
