@@ -10,10 +10,11 @@ Conventions shared by every module of this package:
 - Mutual information is in nats (natural logarithms), bias corrections too.
 - Statistics and solvers work in float64 unless a docstring says otherwise.
 
-Modules: ``stats`` (streaming means, standard deviations and correlations),
-``mutual_info`` (binned mutual information), ``matching`` (semi-matching,
-the assignment problem, unit alignment), ``lasso`` (sparse prediction),
-``spectral`` (spectral clustering).
+Modules, in the paper's order: ``stats`` (streaming means, standard
+deviations and correlations), ``mutual_info`` (binned mutual information),
+``matching`` (semi-matching and unit alignment, on ``assignment``, a
+hand-written solver of the assignment problem), ``lasso`` (sparse
+prediction), ``spectral`` (spectral clustering).
 """
 
 from ._samples import as_samples
