@@ -8,7 +8,7 @@ side by side in one process, the median of --rounds:
 
 - convlearn: ActivationStats(within=False).update(a, b) over the batches,
   then corr_between (centring, the chunked float32 products, the float64
-  accumulation, minima/maxima for dead units);
+  accumulation, the sums and sums of squares);
 - peer: the bare float32 product a.T @ b of the same batches, inputs ready,
   which is all a correlation could cost at least. Target: at least half
   its throughput (ratio >= 0.5);

@@ -15,9 +15,9 @@ every digit in float32); centring each batch first keeps the result exact.
 
 Per batch of S samples with columns x (all units of both nets side by side):
 
-    m      = mean of the batch (float64, then rounded to the batch dtype)
+    m      = a sample of each column near the batch mean (`_shift`)
     c      = x - m                       centred, in the batch dtype
-    d      = sum(c) / S                  what the rounding of m left: mean = m + d
+    d      = sum(c) / S                  what is left: the batch mean is m + d
     M_b    = c^T c - S d d^T             co-moment, sum (x - mean)(x - mean)^T
 
 and the running state (n, mean, M) absorbs (S, m + d, M_b) by
@@ -31,9 +31,11 @@ processes combine exactly. float32 batches use float32 products of centred
 chunks of at most CHUNK rows, each added into float64; float64 batches stay
 float64 throughout.
 
-A unit is dead when all its values are equal (tracked exactly with running
-minima and maxima, not by comparing a variance with a tolerance): its
-standard deviation is 0 and its correlations are NaN, never a number.
+A unit is dead when all its values are equal, decided exactly rather than by
+comparing a variance with a tolerance: m is one of the column's own values,
+so a constant column centres to exact zeros (sum of squares exactly 0), and
+the batches' means must agree too. Its standard deviation is 0 and its
+correlations are NaN, never a number.
 """
 
 import os
@@ -47,18 +49,36 @@ from ._samples import as_samples
 
 __all__ = ["ActivationStats", "collect_stats", "correlation"]
 
-# Rows per centred chunk: the float32 product sums at most this many terms
-# before it is added into float64, and the chunk (CHUNK x U) stays in cache.
-CHUNK = 4096
+# Rows per centred chunk: a float32 product sums at most this many terms
+# before it is added into float64 (BLAS sums in blocks: ~1e-6 relative,
+# measured), and fewer, larger products run nearer the BLAS's best rate.
+CHUNK = 16384
+
+
+def _shift(x):
+    """(U,) a value of each column's own data near its mean: where its batch is centred.
+
+    The sample nearest the mean of the first 256 rows: close enough to the
+    mean for the centred products to keep their digits (within about a
+    sixteenth of a standard deviation), and for a constant column exactly
+    the constant, so that it centres to exact zeros.
+    """
+    head = x[:256]
+    m = head.mean(axis=0, dtype=np.float64)  # (U,)
+    nearest = np.abs(head - m.astype(x.dtype)).argmin(axis=0)
+    return head[nearest, np.arange(x.shape[1])]
 
 
 class _Moments:
-    """Count, mean, co-moment, minimum and maximum of columns split into groups.
+    """Count, mean and co-moment of columns split into groups (one group per net).
 
-    groups : the unit counts of the groups (one per net), side by side in
-    every matrix. full=True keeps the whole co-moment matrix of all columns;
+    sizes : the unit counts of the groups, side by side in every vector and
+    matrix. full=True keeps the whole co-moment matrix of all columns;
     full=False (two groups only) keeps the between-group block and each
     column's sum of squares, a third of the products for 256 + 256 units.
+    Dead columns are tracked exactly: ``flat`` says every batch so far was
+    constant in the column (its sum of squares exactly 0), and the lowest
+    and highest batch means say whether the batches' constants agree.
     """
 
     def __init__(self, sizes, full=True):
@@ -68,8 +88,9 @@ class _Moments:
         U = sum(self.sizes)
         self.n = 0
         self.mean = np.zeros(U)
-        self.lo = np.full(U, np.inf)
-        self.hi = np.full(U, -np.inf)
+        self.flat = np.ones(U, bool)
+        self.mean_lo = np.full(U, np.inf)
+        self.mean_hi = np.full(U, -np.inf)
         if self.full:
             self.M = np.zeros((U, U))
         else:
@@ -83,40 +104,73 @@ class _Moments:
         S = xs[0].shape[0]
         if S == 0:
             return
-        dtype = xs[0].dtype
-        m = np.concatenate([x.mean(axis=0, dtype=np.float64) for x in xs])  # (U,)
-        if not np.all(np.isfinite(m)):
+        products = self._products_full if self.full else self._products_between
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf: refused below
+            shifts = [_shift(x) for x in xs]
+            M_b, sums, sq = products(xs, shifts)  # about the shifts, not yet the mean
+        if not (np.all(np.isfinite(sums)) and np.all(np.isfinite(sq))):
             raise ValueError("activations must be finite; this batch has NaN or inf")
-        m_cast = m.astype(dtype)
-        U = sum(self.sizes)
-        starts = np.cumsum((0,) + self.sizes)
-        c = np.empty((min(S, CHUNK), U), dtype)  # centred chunk, groups side by side
-        csum = np.zeros(U)
-        M_b = np.zeros_like(self.M)
-        sq_b = np.zeros(U)
-        for r in range(0, S, CHUNK):
-            rows = min(CHUNK, S - r)
-            cc = c[:rows]
-            for g, x in enumerate(xs):
-                lo, hi = starts[g], starts[g + 1]
-                part = x[r : r + rows]
-                np.subtract(part, m_cast[lo:hi], out=cc[:, lo:hi])
-                np.minimum(self.lo[lo:hi], part.min(axis=0), out=self.lo[lo:hi])
-                np.maximum(self.hi[lo:hi], part.max(axis=0), out=self.hi[lo:hi])
-            csum += cc.sum(axis=0, dtype=np.float64)
-            if self.full:
-                M_b += cc.T @ cc  # (U, S_chunk) @ (S_chunk, U): one symmetric product
-            else:
-                a, b = cc[:, : self.sizes[0]], cc[:, self.sizes[0] :]
-                M_b += a.T @ b  # (U_a, S_chunk) @ (S_chunk, U_b)
-                sq_b += np.einsum("su,su->u", cc, cc, dtype=np.float64)
-        d = csum / S  # the batch mean is m_cast + d; remove d from the co-moment
+        self.flat &= sq == 0  # every value equal to the shift, exactly
+        # corrected two-pass: the batch mean is shift + d; take d out of the products
+        d = sums / S
         if self.full:
             M_b -= S * np.outer(d, d)
         else:
             M_b -= S * np.outer(d[: self.sizes[0]], d[self.sizes[0] :])
-            sq_b -= S * d * d
-        self._absorb(S, m_cast.astype(np.float64) + d, M_b, None if self.full else sq_b)
+            sq -= S * d * d
+        mean_b = np.concatenate(shifts).astype(np.float64) + d
+        np.minimum(self.mean_lo, mean_b, out=self.mean_lo)
+        np.maximum(self.mean_hi, mean_b, out=self.mean_hi)
+        self._absorb(S, mean_b, M_b, None if self.full else sq)
+
+    def _products_full(self, xs, shifts):
+        """Over all chunks, c^T c for c = [x_1 - shift_1, ..., x_k - shift_k, 1].
+
+        Returns the (U, U) products, the (U,) column sums and the (U,) sums
+        of squares of the shifted columns. The column of ones rides along so
+        that the same product gives the sums (its last row): one symmetric
+        product per chunk, in the batch dtype, added into float64.
+        """
+        S, U = xs[0].shape[0], sum(self.sizes)
+        starts = np.cumsum((0,) + self.sizes)
+        c = np.empty((min(S, CHUNK), U + 1), xs[0].dtype)
+        c[:, U] = 1
+        P = np.zeros((U + 1, U + 1))
+        for r in range(0, S, CHUNK):
+            cc = c[: min(CHUNK, S - r)]
+            for g, x in enumerate(xs):
+                np.subtract(
+                    x[r : r + len(cc)], shifts[g], out=cc[:, starts[g] : starts[g + 1]]
+                )
+            P += cc.T @ cc  # (U+1, rows) @ (rows, U+1), float32 for float32 input
+        return P[:U, :U], P[U, :U].copy(), np.diagonal(P)[:U].copy()
+
+    def _products_between(self, xs, shifts):
+        """Over all chunks, a^T b of the shifted columns, with their sums and sums of squares.
+
+        Sums and sums of squares are float32 matrix-vector products with a
+        vector of ones (BLAS accumulates them in blocks: ~1e-7 relative,
+        where a running float32 sum over 4096 rows drifts to ~1e-5).
+        """
+        S = xs[0].shape[0]
+        (Ua, Ub), dtype = self.sizes, xs[0].dtype
+        rows = min(S, CHUNK)
+        a, b = np.empty((rows, Ua), dtype), np.empty((rows, Ub), dtype)
+        square = np.empty((rows, max(Ua, Ub)), dtype)
+        ones = np.ones(rows, dtype)
+        P = np.zeros((Ua, Ub))
+        sums, sq = np.zeros(Ua + Ub), np.zeros(Ua + Ub)
+        for r in range(0, S, CHUNK):
+            n = min(CHUNK, S - r)
+            for c, x, shift, cols in (
+                (a, xs[0], shifts[0], slice(0, Ua)),
+                (b, xs[1], shifts[1], slice(Ua, Ua + Ub)),
+            ):
+                np.subtract(x[r : r + n], shift, out=c[:n])
+                sums[cols] += ones[:n] @ c[:n]
+                sq[cols] += ones[:n] @ np.square(c[:n], out=square[:n, : c.shape[1]])
+            P += a[:n].T @ b[:n]  # (Ua, rows) @ (rows, Ub)
+        return P, sums, sq
 
     def _absorb(self, S, mean_b, M_b, sq_b):
         """Chan's update: fold a batch (or another accumulator) of S samples in."""
@@ -134,15 +188,16 @@ class _Moments:
     def merge(self, other):
         if other.n == 0:
             return
-        np.minimum(self.lo, other.lo, out=self.lo)
-        np.maximum(self.hi, other.hi, out=self.hi)
+        self.flat &= other.flat
+        np.minimum(self.mean_lo, other.mean_lo, out=self.mean_lo)
+        np.maximum(self.mean_hi, other.mean_hi, out=self.mean_hi)
         self._absorb(other.n, other.mean, other.M, None if self.full else other.sq)
 
     # ---- results --------------------------------------------------------------
 
     def dead(self):
-        """(U,) bool: columns whose values were all equal."""
-        return self.lo == self.hi
+        """(U,) bool: columns whose values were all equal (every batch flat, one constant)."""
+        return self.flat & (self.mean_lo == self.mean_hi)
 
     def sum_squares(self):
         """(U,) sum of squared deviations from the mean; exactly 0 for dead columns."""
@@ -320,8 +375,9 @@ class ActivationStats:
             "within": np.array(self.within),
             "n": np.array(m.n, np.int64),
             "mean": m.mean,
-            "lo": m.lo,
-            "hi": m.hi,
+            "flat": m.flat,
+            "mean_lo": m.mean_lo,
+            "mean_hi": m.mean_hi,
             "M": m.M,
         }
         if not m.full:
@@ -339,11 +395,12 @@ class ActivationStats:
                 self = cls(within=bool(z["within"]))
                 m = _Moments(z["sizes"].tolist(), full=self.within)
                 m.n = int(z["n"])
-                for name in ("mean", "lo", "hi", "M") + (() if m.full else ("sq",)):
-                    value = z[name]
-                    if value.shape != getattr(m, name).shape:
+                names = ("mean", "flat", "mean_lo", "mean_hi", "M")
+                for name in names + (() if m.full else ("sq",)):
+                    value, like = z[name], getattr(m, name)
+                    if value.shape != like.shape:
                         raise ValueError(f"{name} has shape {value.shape}")
-                    setattr(m, name, value.astype(np.float64))
+                    setattr(m, name, value.astype(like.dtype))
         except (OSError, KeyError, ValueError, EOFError) as e:
             raise ValueError(
                 f"{os.fspath(path)} is not a readable ActivationStats file: {e}"
@@ -358,7 +415,8 @@ class ActivationStats:
         idx = np.r_[starts[g] : starts[g + 1], starts[h] : starts[h + 1]]
         m = _Moments((joint.sizes[g], joint.sizes[h]))
         m.n = joint.n
-        m.mean, m.lo, m.hi = joint.mean[idx], joint.lo[idx], joint.hi[idx]
+        m.mean, m.flat = joint.mean[idx], joint.flat[idx]
+        m.mean_lo, m.mean_hi = joint.mean_lo[idx], joint.mean_hi[idx]
         m.M = joint.M[np.ix_(idx, idx)]
         self = cls()
         self._m = m
