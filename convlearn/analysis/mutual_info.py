@@ -96,6 +96,9 @@ def _samples_pair(A, B):
         )
     if A.shape[0] == 0:
         raise ValueError("A and B must hold at least one sample, got 0")
+    for name, x in (("A", A), ("B", B)):
+        if x.shape[1] == 0:
+            raise ValueError(f"{name} must hold at least one unit, got shape {x.shape}")
     _check_finite("A", A)
     _check_finite("B", B)
     return A, B

@@ -191,7 +191,14 @@ def kmeans(
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
     rng = to_generator(seed)
 
-    X = X.astype(np.float64, copy=False)
+    # k-means is unchanged by a shift and a uniform scale of the data; centring
+    # and scaling first keeps ||x||^2 - 2 x.c + ||c||^2 from cancelling (data
+    # far from the origin) or overflowing (huge values)
+    X = X.astype(np.float64)
+    shift = X.mean(axis=0)
+    X -= shift
+    scale = float(np.max(np.abs(X))) or 1.0
+    X /= scale
     x_sq = np.einsum("ij,ij->i", X, X)
     tol_abs = tol * float(np.mean(np.var(X, axis=0)))
     best = None
@@ -201,7 +208,7 @@ def kmeans(
         if best is None or inertia < best[2]:
             best = (labels, centers, inertia)
     labels, perm = _first_appearance(best[0], k)
-    return labels, best[1][perm]
+    return labels, best[1][perm] * scale + shift
 
 
 # --- spectral clustering -----------------------------------------------------------

@@ -39,6 +39,7 @@ correlations are NaN, never a number.
 """
 
 import os
+import zipfile
 
 import numpy as np
 
@@ -67,6 +68,17 @@ def _shift(x):
     m = head.mean(axis=0, dtype=np.float64)  # (U,)
     nearest = np.abs(head - m.astype(x.dtype)).argmin(axis=0)
     return head[nearest, np.arange(x.shape[1])]
+
+
+def _refuse_non_finite(xs):
+    """Name the batch that made the sums non-finite: NaN/inf in it, or overflow."""
+    for name, x in zip("ab", xs):
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{name} must be finite; this batch has NaN or inf")
+    raise ValueError(
+        f"the squares of this batch overflow {xs[0].dtype} (values beyond about "
+        f"{np.sqrt(np.finfo(xs[0].dtype).max):.0e}): rescale the activations"
+    )
 
 
 class _Moments:
@@ -109,7 +121,7 @@ class _Moments:
             shifts = [_shift(x) for x in xs]
             M_b, sums, sq = products(xs, shifts)  # about the shifts, not yet the mean
         if not (np.all(np.isfinite(sums)) and np.all(np.isfinite(sq))):
-            raise ValueError("activations must be finite; this batch has NaN or inf")
+            _refuse_non_finite(xs)
         self.flat &= sq == 0  # every value equal to the shift, exactly
         # corrected two-pass: the batch mean is shift + d; take d out of the products
         d = sums / S
@@ -221,7 +233,8 @@ class _Moments:
 def _corr_from(M, ss_rows, ss_cols):
     """Pearson correlation from a co-moment block and the sums of squares; NaN for dead units."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = M / np.sqrt(np.outer(ss_rows, ss_cols))
+        # divide by each root in turn: sqrt(outer(ss, ss)) overflows beyond 1e154
+        r = M / np.sqrt(ss_rows)[:, None] / np.sqrt(ss_cols)[None, :]
     r[ss_rows == 0, :] = np.nan
     r[:, ss_cols == 0] = np.nan
     # round-off can leave |r| a few ulps above 1, as np.corrcoef also clips
@@ -389,22 +402,34 @@ class ActivationStats:
     def load(cls, path):
         """Read statistics written by `save`; a damaged or foreign file is named."""
         try:
-            with np.load(os.fspath(path), allow_pickle=False) as z:
+            loaded = np.load(os.fspath(path), allow_pickle=False)
+            if not isinstance(loaded, np.lib.npyio.NpzFile):
+                raise ValueError("a single array, not an .npz archive")
+            with loaded as z:
                 if str(z["format"]) != "convlearn.ActivationStats/1":
                     raise ValueError(f"format {z['format']}")
                 self = cls(within=bool(z["within"]))
-                m = _Moments(z["sizes"].tolist(), full=self.within)
-                m.n = int(z["n"])
+                sizes, n = z["sizes"], z["n"]
+                if sizes.ndim != 1 or not 1 <= len(sizes) <= 2 or np.any(sizes < 0):
+                    raise ValueError(f"unit counts {sizes.tolist()}")
+                if n.ndim != 0 or n < 1 or (not self.within and len(sizes) != 2):
+                    raise ValueError(
+                        f"n = {n.tolist()} with unit counts {sizes.tolist()}"
+                    )
+                m = _Moments(sizes.tolist(), full=self.within)
+                m.n = int(n)
                 names = ("mean", "flat", "mean_lo", "mean_hi", "M")
                 for name in names + (() if m.full else ("sq",)):
                     value, like = z[name], getattr(m, name)
                     if value.shape != like.shape:
                         raise ValueError(f"{name} has shape {value.shape}")
                     setattr(m, name, value.astype(like.dtype))
-        except (OSError, KeyError, ValueError, EOFError) as e:
+        except FileNotFoundError:
+            raise
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(
                 f"{os.fspath(path)} is not a readable ActivationStats file: {e}"
-            ) from e
+            ) from None
         self._m = m
         return self
 

@@ -171,8 +171,8 @@ class Net:
 
     # ---- computing --------------------------------------------------------
 
-    def preprocess(self, images):
-        """uint8 images (N, 3, 32, 32) -> float32 (images/255 - mean) / std."""
+    @staticmethod
+    def _check_images(images):
         if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
             raise TypeError(
                 f"images must be a uint8 numpy array, got {getattr(images, 'dtype', type(images))}"
@@ -181,6 +181,10 @@ class Net:
             raise ValueError(
                 f"images must have shape (N, 3, 32, 32), got {images.shape}"
             )
+
+    def preprocess(self, images):
+        """uint8 images (N, 3, 32, 32) -> float32 (images/255 - mean) / std."""
+        self._check_images(images)
         scale = (1.0 / (255.0 * self.std)).reshape(1, 3, 1, 1)
         shift = (self.mean / self.std).reshape(1, 3, 1, 1)
         return images * scale - shift
@@ -244,9 +248,7 @@ class Net:
     def predict(self, images, batch_size=500):
         """Class indices (N,) int64 for uint8 images (N, 3, 32, 32)."""
         batch_size = _checks.check_positive_int("batch_size", batch_size)
-        self.preprocess(
-            images[:0] if isinstance(images, np.ndarray) else images
-        )  # type and shape checks
+        self._check_images(images)
         out = np.empty(len(images), np.int64)
         for start in range(0, len(images), batch_size):
             x = self.preprocess(images[start : start + batch_size])

@@ -398,3 +398,13 @@ def test_bad_input_raises_naming_the_argument():
         mutual_information_matrix(np.ones((5, 1)), np.ones((5, 1, 1)))
     with pytest.raises(ValueError, match="bins must be an integer >= 2"):
         discretize(np.ones((5, 1)), bins=1)
+
+
+def test_layers_without_units_are_refused():
+    A = np.zeros((10, 0))
+    with pytest.raises(
+        ValueError, match=r"A must hold at least one unit, got shape \(10, 0\)"
+    ):
+        mutual_information_matrix(A, np.ones((10, 2)))
+    with pytest.raises(ValueError, match="B must hold at least one unit"):
+        mutual_information_matrix(np.ones((10, 2)), A)

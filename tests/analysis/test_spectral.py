@@ -151,7 +151,10 @@ def test_kmeans_is_deterministic_and_takes_a_generator():
 def test_kmeans_extreme_cluster_counts():
     X = np.random.default_rng(4).standard_normal((9, 2))
     labels, centers = kmeans(X, 9)
-    assert np.array_equal(labels, np.arange(9)) and np.array_equal(centers, X)
+    # centres equal the points up to the round trip through centred, scaled data
+    assert np.array_equal(labels, np.arange(9)) and np.allclose(
+        centers, X, rtol=0, atol=1e-12
+    )
     labels, centers = kmeans(X, 1)
     assert np.array_equal(labels, np.zeros(9)) and np.allclose(centers, X.mean(0))
 
@@ -682,3 +685,19 @@ def test_shared_subspaces_type_errors():
         shared_subspaces(C, C.tolist(), C)
     with pytest.raises(TypeError, match="corr_between must be float32 or float64"):
         shared_subspaces(C, C, C.astype(int))
+
+
+@pytest.mark.parametrize(
+    "shift, scale", [(1e9, 1.0), (0.0, 1e160), (0.0, 1e-200), (-3e5, 1e3)]
+)
+def test_kmeans_is_unchanged_by_shift_and_scale(shift, scale):
+    # Regression: ||x||^2 - 2 x.c + ||c||^2 on raw data cancelled far from the
+    # origin (ARI 0 at 1e9) and overflowed or underflowed at extreme scales.
+    rng = np.random.default_rng(15)
+    X = np.concatenate(
+        [rng.standard_normal((40, 2)) + [8.0, 0.0], rng.standard_normal((40, 2))]
+    )
+    ref_labels, ref_centers = kmeans(X, 2, seed=0)
+    labels, centers = kmeans(X * scale + shift, 2, seed=0)
+    assert np.array_equal(labels, ref_labels)
+    assert np.allclose((centers - shift) / scale, ref_centers, rtol=1e-6, atol=1e-6)

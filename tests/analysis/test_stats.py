@@ -355,3 +355,49 @@ def test_collect_stats_refuses_bad_arguments():
         collect_stats([FakeNet(0), FakeNet(1)], images[:0], ["fc"])
     with pytest.raises(ValueError, match="batch_size"):
         collect_stats([FakeNet(0), FakeNet(1)], images, ["fc"], batch_size=0)
+
+
+@pytest.mark.parametrize("scale", [1e-100, 1e-30, 1e30, 1e77, 1e150])
+def test_correlation_at_extreme_scales(scale):
+    # Regression: sqrt(outer(ss, ss)) overflowed (1e77 gave the identity) or
+    # underflowed (1e-100 gave +-1 everywhere); np.corrcoef is the oracle.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((200, 4))
+    x[:, 1] += x[:, 0]
+    assert np.allclose(correlation(x * scale), corrcoef_block(x), rtol=0, atol=1e-12)
+
+
+def test_overflowing_squares_are_named():
+    x = np.random.default_rng(13).standard_normal((50, 3)) * 1e160
+    with pytest.raises(ValueError, match="squares of this batch overflow float64"):
+        correlation(x)
+
+
+def test_load_names_truncated_and_forged_files(tmp_path):
+    rng = np.random.default_rng(14)
+    good = tmp_path / "good.npz"
+    ActivationStats().update(
+        rng.standard_normal((30, 3)), rng.standard_normal((30, 2))
+    ).save(good)
+    data = good.read_bytes()
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(data[: len(data) // 2])
+    single = tmp_path / "single.npz"
+    with open(single, "wb") as f:
+        np.save(f, np.zeros(3))
+    with np.load(good) as z:
+        fields = dict(z)
+    forged = []
+    for change in (
+        {"sizes": np.array([2, 1, 4])},
+        {"n": np.array(-100)},
+        {"n": np.array([1, 2])},
+    ):
+        path = tmp_path / f"forged-{len(forged)}.npz"
+        np.savez(path, **{**fields, **change})
+        forged.append(path)
+    for path in [cut, single, *forged]:
+        with pytest.raises(ValueError, match=path.name):
+            ActivationStats.load(path)
+    with pytest.raises(FileNotFoundError):
+        ActivationStats.load(tmp_path / "missing.npz")

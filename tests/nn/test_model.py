@@ -491,7 +491,10 @@ def test_paper_architecture_layout():
         "fc8"
     ]  # only the classifier is linear
     # lighter than AlexNet's 0.5, which underfits 12 epochs of CIFAR-10 (see model.py)
-    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [0.25, 0.25]
+    assert [layer.p for layer in net.layers if isinstance(layer, L.Dropout)] == [
+        0.25,
+        0.25,
+    ]
 
 
 # --------------------------------------------------------------------------
@@ -655,3 +658,11 @@ def test_bad_seeds_name_the_seed(seed, error):
 def test_predict_refuses_what_is_not_an_image_array(images):
     with pytest.raises(TypeError, match="images must be a uint8 numpy array"):
         build("tiny").predict(images)
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (5, 32, 32, 3)])
+def test_predict_names_the_callers_shape(shape):
+    # Regression: the message showed images[:0], "got (0, 32, 32)", not the input's shape
+    net = build("tiny", seed=0)
+    with pytest.raises(ValueError, match=rf"got {re.escape(str(shape))}"):
+        net.predict(np.zeros(shape, np.uint8))
