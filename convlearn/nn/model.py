@@ -163,6 +163,7 @@ class Net:
             or std.shape != (3,)
             or not np.all(std > 0)
             or not np.all(np.isfinite(mean))
+            or not np.all(np.isfinite(std))
         ):
             raise ValueError(
                 f"mean and std must be 3 finite numbers with std > 0, got {mean} and {std}"
@@ -324,6 +325,8 @@ def load(path):
                 f"{path}: layer {layer!r}: {key} has shape {stored[key].shape} {stored[key].dtype} in the file, "
                 f"architecture {arch!r} expects {value.shape} {value.dtype}"
             )
+        if not np.all(np.isfinite(stored[key])):
+            raise ValueError(f"{path}: layer {layer!r}: {key} holds NaN or inf")
         value[...] = stored[key]
     try:
         net.set_normalization(arrays["meta.mean"], arrays["meta.std"])

@@ -666,3 +666,21 @@ def test_predict_names_the_callers_shape(shape):
     net = build("tiny", seed=0)
     with pytest.raises(ValueError, match=rf"got {re.escape(str(shape))}"):
         net.predict(np.zeros(shape, np.uint8))
+
+
+def test_load_refuses_non_finite_weights_and_normalisation(tmp_path):
+    # Regression: NaN weights loaded and predict said class 0 for everything;
+    # std = inf was accepted and preprocess gave zeros
+    net = build("tiny", seed=0)
+    path = tmp_path / "net.npz"
+    net.save(path)
+    with np.load(path) as z:
+        arrays = dict(z)
+    first = next(k for k in arrays if not k.startswith("meta."))
+    for key, bad in ((first, np.nan), ("meta.std", np.inf)):
+        forged = tmp_path / f"forged-{key}.npz"
+        np.savez(forged, **{**arrays, key: np.full_like(arrays[key], bad)})
+        with pytest.raises(
+            ValueError, match=rf"{re.escape(forged.name)}.*(NaN or inf|finite)"
+        ):
+            load(forged)
