@@ -112,10 +112,11 @@ def linear_sum_assignment(cost, maximize: bool = False):
     if c.dtype.kind in "iu":
         # minimise c - min, or max - c to maximise: values in [0, span], and
         # with every row assigned the shift changes all totals alike
-        lo, hi = int(c.min()), int(c.max())
+        c_lo, c_hi = c.min(), c.max()
+        lo, hi = int(c_lo), int(c_hi)
         span = hi - lo
         if span < 2**51:  # the true differences fit: no int64 wrap-around
-            exact = (c.max() - c) if maximize else (c - c.min())
+            exact = (c_hi - c) if maximize else (c - c_lo)
             col4row, v_min = _solve(exact.astype(np.float64))
             # u, v, distances are bounded by 2 * (span + max|v|) (see _augment)
             if 4 * (span - v_min) < 2**53:

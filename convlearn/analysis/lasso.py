@@ -389,7 +389,8 @@ def alpha_grid(
     X^T Y = 0, W = 0 at every alpha and the grid is all zeros.
     """
     X, Y = _check_xy(X, Y)
-    return _grid(_moments(X, Y)[1], n_alphas, eps)
+    C = X.T @ Y.reshape(len(X), -1) / len(X)  # (p, t), as in _moments
+    return _grid(C, n_alphas, eps)
 
 
 def _path(G, C, alphas, yy, method, tol, max_iter):
@@ -562,8 +563,8 @@ def sparse_prediction(
     if standardize:  # rescale the moments; a constant unit (all zeros) keeps scale 1
         sa, sb = np.sqrt(np.diag(G)), np.sqrt(yy)
         sa, sb = np.where(sa > 0, sa, 1.0), np.where(sb > 0, sb, 1.0)
-        G, Gt = G / np.outer(sa, sa), Gt / np.outer(sa, sa)
-        C, Ct = C / np.outer(sa, sb), Ct / np.outer(sa, sb)
+        saa, sab = np.outer(sa, sa), np.outer(sa, sb)
+        G, Gt, C, Ct = G / saa, Gt / saa, C / sab, Ct / sab
         yy, yyt, sst = yy / sb**2, yyt / sb**2, sst / sb**2
     # sst <= 0 only if round-off beats a test mean ~1e8 standard deviations away
     kept = (np.ptp(B, axis=0) > 0) & (np.ptp(Bt, axis=0) > 0) & (sst > 0)

@@ -244,6 +244,11 @@ def mutual_information_matrix(
     """
     A, B = _samples_pair(A, B)
     bins = check_positive_int("bins", bins, minimum=2)
+    return _mi_matrix(A, B, bins)
+
+
+def _mi_matrix(A, B, bins):
+    """Both MI matrices of validated (S, n_a) and (S, n_b) arrays."""
     joint, counts_a, counts_b = _joint_counts(_codes(A, bins), _codes(B, bins), bins)
     return _mi_from_counts(joint, counts_a, counts_b)
 
@@ -274,7 +279,8 @@ def mutual_information(
         raise ValueError("x and y must hold at least one sample, got 0")
     _check_finite("x", x)
     _check_finite("y", y)
-    mi, mc = mutual_information_matrix(x[:, None], y[:, None], bins)
+    bins = check_positive_int("bins", bins, minimum=2)
+    mi, mc = _mi_matrix(x[:, None], y[:, None], bins)  # x, y checked above
     return float(mi[0, 0]), float(mc[0, 0])
 
 

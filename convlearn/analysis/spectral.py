@@ -431,14 +431,15 @@ def _check_corr(name, c, shape, square):
     check_float_array(name, c, ndim=2)
     if c.shape != shape or 0 in shape:
         raise ValueError(f"{name} must have shape {shape} (non-empty), got {c.shape}")
-    values = np.abs(c[~np.isnan(c)])
+    nan = np.isnan(c)
+    values = np.abs(c[~nan])
     if values.size and not values.max() <= 1 + CORR_TOL:
         raise ValueError(
             f"{name} must hold correlations in [-1, 1] (or NaN), got {values.max():.6g}"
         )
     if square and np.any(np.abs(np.nan_to_num(c - c.T, nan=0.0)) > CORR_TOL):
         raise ValueError(f"{name} must be symmetric (to {CORR_TOL:g})")
-    if square and np.any(np.isnan(c) != np.isnan(c.T)):
+    if square and np.any(nan != nan.T):
         raise ValueError(f"{name} must be symmetric: its NaN entries are not")
 
 
@@ -505,10 +506,8 @@ def shared_subspaces(
     np.fill_diagonal(nan, True)
     dead = nan.all(axis=1)
     affinity = np.abs(C) if transform == "abs" else np.maximum(C, 0.0)
-    affinity[np.isnan(affinity)] = 0.0
-    affinity[dead, :] = 0.0
-    affinity[:, dead] = 0.0
-    np.fill_diagonal(affinity, 0.0)
+    # NaN entries (so every row and column of a dead unit) and the diagonal
+    affinity[nan] = 0.0
 
     live = np.flatnonzero(~dead)
     if live.size == 0:

@@ -95,6 +95,7 @@ class _Moments:
 
     def __init__(self, sizes, full=True):
         self.sizes = tuple(int(s) for s in sizes)
+        self.starts = np.cumsum((0,) + self.sizes)  # group g is starts[g]:starts[g+1]
         self.full = bool(full)
         assert self.full or len(self.sizes) == 2
         U = sum(self.sizes)
@@ -144,16 +145,13 @@ class _Moments:
         product per chunk, in the batch dtype, added into float64.
         """
         S, U = xs[0].shape[0], sum(self.sizes)
-        starts = np.cumsum((0,) + self.sizes)
         c = np.empty((min(S, CHUNK), U + 1), xs[0].dtype)
         c[:, U] = 1
         P = np.zeros((U + 1, U + 1))
         for r in range(0, S, CHUNK):
             cc = c[: min(CHUNK, S - r)]
             for g, x in enumerate(xs):
-                np.subtract(
-                    x[r : r + len(cc)], shifts[g], out=cc[:, starts[g] : starts[g + 1]]
-                )
+                np.subtract(x[r : r + len(cc)], shifts[g], out=cc[:, self.columns(g)])
             P += cc.T @ cc  # (U+1, rows) @ (rows, U+1), float32 for float32 input
         return P[:U, :U], P[U, :U].copy(), np.diagonal(P)[:U].copy()
 
@@ -222,12 +220,14 @@ class _Moments:
         if not self.full:
             assert (g, h) == (0, 1)
             return self.M
-        starts = np.cumsum((0,) + self.sizes)
-        return self.M[starts[g] : starts[g + 1], starts[h] : starts[h + 1]]
+        return self.M[self.columns(g), self.columns(h)]
+
+    def columns(self, g):
+        """The slice of group g's columns."""
+        return slice(self.starts[g], self.starts[g + 1])
 
     def group(self, v, g):
-        starts = np.cumsum((0,) + self.sizes)
-        return v[starts[g] : starts[g + 1]]
+        return v[self.columns(g)]
 
 
 def _corr_from(M, ss_rows, ss_cols):
@@ -363,8 +363,8 @@ class ActivationStats:
         r = _corr_from(m.block(g, h), m.group(ss, g), m.group(ss, h))
         if g == h:
             # a live unit correlates 1 with itself exactly, not 1 - 1e-16
-            live = ~m.group(m.dead(), g)
-            r[np.flatnonzero(live), np.flatnonzero(live)] = 1.0
+            live = np.flatnonzero(~m.group(m.dead(), g))
+            r[live, live] = 1.0
         return r
 
     mean_a = property(lambda self: self._mean(0), doc="(U_a,) mean of each unit")
@@ -436,8 +436,7 @@ class ActivationStats:
     @classmethod
     def _pair_of(cls, joint, g, h):
         """The statistics of groups g and h of a joint accumulator over several nets."""
-        starts = np.cumsum((0,) + joint.sizes)
-        idx = np.r_[starts[g] : starts[g + 1], starts[h] : starts[h + 1]]
+        idx = np.r_[joint.columns(g), joint.columns(h)]
         m = _Moments((joint.sizes[g], joint.sizes[h]))
         m.n = joint.n
         m.mean, m.flat = joint.mean[idx], joint.flat[idx]
