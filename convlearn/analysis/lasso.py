@@ -175,10 +175,18 @@ def _range(G):
 
 
 def _least_squares(G, C, W0, yy):
-    """alpha = 0: G^+ C + N N^T W0, the minimiser nearest W0 (where ISTA would go)."""
-    lam, V, N = _range(G)
-    # (p, r) @ (r, t) + (p, p - r) @ (p - r, t)
-    W = V @ ((V.T @ C) / lam[:, None]) + N @ (N.T @ W0)
+    """alpha = 0: G^+ C + N N^T W0, the minimiser nearest W0 (where ISTA would go).
+
+    A feature whose row of G is zero (a constant column of X) keeps its W0
+    exactly: solving on the other features only, its weight does not pick up
+    round-off from the eigenvectors (so a zero W0 gives an exact zero).
+    """
+    live = np.flatnonzero(np.any(G != 0.0, axis=0))
+    W = W0.astype(np.float64, copy=True)
+    if live.size:
+        lam, V, N = _range(G[np.ix_(live, live)])
+        # (p, r) @ (r, t) + (p, p - r) @ (p - r, t)
+        W[live] = V @ ((V.T @ C[live]) / lam[:, None]) + N @ (N.T @ W0[live])
     primal, _ = _objective_gap(C, W, G @ W, 0.0, yy)
     zeros = np.zeros(C.shape[1])
     return W, LassoInfo(0, primal, zeros, zeros, np.ones(C.shape[1], bool))

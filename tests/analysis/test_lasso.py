@@ -480,3 +480,18 @@ def test_value_errors(call, match):
 def test_type_errors(call, match):
     with pytest.raises(TypeError, match=match):
         call()
+
+
+def test_least_squares_gives_exact_zeros_to_constant_features():
+    """Regression: at alpha = 0 a constant (zero after centring) column got a weight of
+    round-off size (1e-17) from the eigenvectors, so non-zero counts said "every unit"."""
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 12))
+    X[:, [2, 7, 8]] = 0.0
+    Y = X @ rng.standard_normal((12, 4)) + 0.1 * rng.standard_normal((200, 4))
+    W = lasso(X, Y, 0.0)
+    assert np.all(W[[2, 7, 8]] == 0.0)
+    assert np.count_nonzero(W, axis=0).tolist() == [9, 9, 9, 9]
+    live = [i for i in range(12) if i not in (2, 7, 8)]
+    expected = np.linalg.lstsq(X[:, live], Y, rcond=None)[0]
+    np.testing.assert_allclose(W[live], expected, atol=1e-10)
