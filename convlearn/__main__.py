@@ -1,6 +1,8 @@
 """``python -m convlearn <command>``: the steps of the study, one at a time.
 
     train      train several nets that differ only in their seed
+    analyze    run the study's analyses on trained nets into an analysis folder
+    report     draw the figures and write the report of an analysis folder
     download   fetch a data set (same as ``python -m convlearn.datasets download``)
 
 Run ``python -m convlearn <command> --help`` for each command's options.
@@ -128,6 +130,134 @@ def _train(args):
         )
 
 
+def _add_analyze(sub):
+    from .study import StudyConfig
+
+    d = StudyConfig(layers=())
+    p = sub.add_parser(
+        "analyze",
+        help="the study's analyses on trained nets",
+        description="Correlations, matchings, mutual information, sparse prediction and "
+        "spectral clusters of nets trained by 'train', into OUT (resumes after an interruption).",
+    )
+    p.add_argument(
+        "--runs", default="runs", help="folder of the trained nets (default ./runs)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2, 3],
+        help="nets to compare (default 0 1 2 3)",
+    )
+    p.add_argument(
+        "--data",
+        default=None,
+        help="the data set the nets were trained on (default: synthetic)",
+    )
+    p.add_argument(
+        "--out", default="analysis", help="analysis folder (default ./analysis)"
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        default=None,
+        help="layers (default: every conv and fc layer)",
+    )
+    p.add_argument(
+        "--images",
+        type=int,
+        default=d.n_images,
+        help=f"test images behind the correlations (default {d.n_images})",
+    )
+    p.add_argument(
+        "--sample-images",
+        type=int,
+        default=d.n_sample_images,
+        help=f"images for MI and sparse prediction (default {d.n_sample_images})",
+    )
+    p.add_argument(
+        "--positions",
+        type=int,
+        default=d.positions,
+        help=f"random positions per image and conv layer (default {d.positions})",
+    )
+    p.add_argument(
+        "--no-patches", action="store_true", help="do not keep image patches"
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of the sampling and the clustering"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _analyze(args):
+    from .runs import describe_seeds, load_seeds, open_dataset
+    from .study import StudyConfig, analyze
+
+    reporter = Reporter(enabled=not args.quiet)
+    nets = list(load_seeds(args.runs, args.seeds).values())
+    data = open_dataset(args.data, reporter=reporter)
+    layers = (
+        args.layers
+        or [name for name in nets[0].layer_names if name.startswith(("conv", "fc"))][
+            :-1
+        ]
+    )  # the last fc layer is the logits, before any ReLU
+    n_test = len(data.x_test)
+    config = StudyConfig(
+        layers=tuple(layers),
+        n_images=min(args.images, n_test),
+        n_sample_images=min(args.sample_images, n_test),
+        positions=args.positions,
+        patches=not args.no_patches,
+        seed=args.seed,
+    )
+    path = analyze(
+        nets,
+        data.x_test,
+        config,
+        args.out,
+        describe_seeds(args.runs, args.seeds),
+        reporter,
+    )
+    print(
+        f"analysis: {path}; draw it with 'python -m convlearn report --analysis {path}'"
+    )
+
+
+def _add_report(sub):
+    p = sub.add_parser(
+        "report",
+        help="figures, tables and index.html of an analysis folder",
+        description="Write OUT/index.html, OUT/summary.json, OUT/tables/ and OUT/figures/.",
+    )
+    p.add_argument(
+        "--analysis", default="analysis", help="analysis folder (default ./analysis)"
+    )
+    p.add_argument(
+        "--out",
+        default="convlearn-report",
+        help="report folder (default ./convlearn-report)",
+    )
+    p.add_argument(
+        "--no-patches", action="store_true", help="leave out the image patches"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _report(args):
+    from .report import write_report
+
+    index = write_report(
+        args.analysis,
+        args.out,
+        patches=not args.no_patches,
+        reporter=Reporter(enabled=not args.quiet),
+    )
+    print(f"the report: {index.resolve()}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m convlearn",
@@ -136,6 +266,8 @@ def main(argv=None):
     )
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_analyze(sub)
+    _add_report(sub)
     sub.add_parser("download", help="fetch a data set", add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "download":
@@ -145,13 +277,13 @@ def main(argv=None):
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        _train(args)
+        {"train": _train, "analyze": _analyze, "report": _report}[args.command](args)
     except (ValueError, TypeError, FloatingPointError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(
-            "\ninterrupted: run the same command again to resume after the last finished epoch",
+            "\ninterrupted: run the same command again to resume where it stopped",
             file=sys.stderr,
         )
         return 130

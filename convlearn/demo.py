@@ -1,109 +1,198 @@
-"""``python -m convlearn.demo``: a short, real run of the engine.
+"""``python -m convlearn.demo``: the whole study, from training to the report.
 
-For now the demo trains two "small" nets that differ only in their seed on
-the embedded synthetic data set, the paper's setting in miniature, and
-prints what each learned. The unit-by-unit comparison of the nets (the
-study itself) joins this demo as the analyses land.
+Trains (or reuses) several nets that differ only in their seed, runs every
+analysis of Li et al. (2016) on their units (correlations, semi-matching and
+bipartite matching, mutual information, sparse prediction, spectral
+clustering) and writes OUT/index.html, OUT/summary.json and OUT/tables/.
+
+With no arguments: two "small" nets on the embedded synthetic data, a few
+minutes on two cores. ``--preset paper --data PATH`` is the full study on
+CIFAR-10: four nets of the reference architecture, every conv and fc layer,
+all pairs (about 95 minutes of training on two cores, then about 15 of
+analysis). Run the same command again after an interruption: training
+resumes from the last finished epoch and the analysis from its last step.
 """
 
 import argparse
+import dataclasses
 import sys
 import time
-
-import numpy as np
+from pathlib import Path
 
 from . import __version__
-from .datasets import synthetic
-from .nn.model import build
-from .nn.train import TrainConfig, evaluate, train
+from .nn.train import TrainConfig
 from .progress import Reporter
-from .runs import channel_stats
+
+PRESETS = {
+    "small": {
+        "arch": "small",
+        "nets": 2,
+        "layers": ("conv1", "conv2", "conv3", "fc4"),
+        # No crop: the synthetic shapes already vary in position, and cutting
+        # them off slows learning in a run this short.
+        "train": TrainConfig(
+            epochs=3, batch_size=64, lr=0.02, schedule="onecycle", crop_pad=0
+        ),
+        "n_train": 6000,
+        "n_test": 2000,
+        "n_images": 2000,
+        "n_sample_images": 1000,
+        "positions": 16,
+        "jobs": 1,
+        "eval_every": 1,
+    },
+    "paper": {
+        "arch": "paper",
+        "nets": 4,
+        "layers": ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"),
+        # The recipe of the four reference nets in docs/results/nets.
+        "train": TrainConfig(epochs=14),
+        "n_train": None,
+        "n_test": None,
+        "n_images": 10000,
+        "n_sample_images": 10000,
+        "positions": 32,
+        "jobs": 2,
+        "eval_every": 7,
+    },
+}
 
 
 def _parse(argv):
-    p = argparse.ArgumentParser(prog="python -m convlearn.demo", description=__doc__)
-    p.add_argument(
-        "--nets", type=int, default=2, help="how many nets (seeds 0, 1, ...); default 2"
+    p = argparse.ArgumentParser(
+        prog="python -m convlearn.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--epochs", type=int, default=3, help="training epochs per net; default 3"
+        "--preset",
+        choices=sorted(PRESETS),
+        default="small",
+        help="small (default): 2 'small' nets, 3 epochs, 4 layers; paper: 4 reference "
+        "nets, 14 epochs, conv1-conv5, fc6, fc7",
     )
     p.add_argument(
-        "--n-train",
+        "--data",
+        default=None,
+        help="CIFAR-10 (cifar-10-batches-py folder or cifar-10-python.tar.gz) or an image "
+        "folder with train/<class>/ and test/<class>/; default: the synthetic set",
+    )
+    p.add_argument(
+        "--out",
+        default="convlearn-report",
+        help="report folder (default ./convlearn-report)",
+    )
+    p.add_argument(
+        "--runs",
+        default=None,
+        help="folder of the nets' weights and checkpoints, reused when it holds this "
+        "preset's finished nets (default OUT/nets)",
+    )
+    p.add_argument(
+        "--nets", type=int, help="how many nets (default: the preset's, 2 or 4)"
+    )
+    p.add_argument(
+        "--epochs", type=int, help="training epochs per net (default: the preset's)"
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        help="layers to analyse (default: every conv and fc layer)",
+    )
+    p.add_argument(
+        "--seed",
         type=int,
-        default=6000,
-        help="synthetic training images; default 6000",
+        default=0,
+        help="the nets get seeds SEED, SEED+1, ...; also seeds the sampling (default 0)",
     )
     p.add_argument(
-        "--n-test", type=int, default=2000, help="synthetic test images; default 2000"
+        "--images",
+        type=int,
+        help="test images behind the correlations (default: the preset's)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the data set and of the first net"
+        "--no-patches",
+        action="store_true",
+        help="leave the image-patch figures (pixels of the data set) out of the report",
     )
-    p.add_argument(
-        "--quiet", action="store_true", help="no progress lines, only the summary"
-    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     args = p.parse_args(argv)
-    for name in ("nets", "epochs", "n_train", "n_test", "seed"):
-        if getattr(args, name) < (0 if name == "seed" else 1):
-            p.error(
-                f"--{name.replace('_', '-')} must be at least {0 if name == 'seed' else 1}, got {getattr(args, name)}"
-            )
+    for name, low in (("nets", 2), ("epochs", 1), ("images", 2), ("seed", 0)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            p.error(f"--{name} must be at least {low}, got {value}")
     return args
 
 
 def main(argv=None):
+    from .report import write_report
+    from .runs import describe_seeds, load_seeds, open_dataset, train_seeds
+    from .study import StudyConfig, analyze
+
     args = _parse(argv)
+    preset = PRESETS[args.preset]
     reporter = Reporter(enabled=not args.quiet)
-    print(
-        f"convlearn {__version__} demo: {args.nets} 'small' nets, seeds {args.seed}..{args.seed + args.nets - 1}"
-    )
+    out = Path(args.out)
+    runs = Path(args.runs) if args.runs else out / "nets"
+    seeds = list(range(args.seed, args.seed + (args.nets or preset["nets"])))
+    train_config = preset["train"]
+    if args.epochs:
+        train_config = dataclasses.replace(train_config, epochs=args.epochs)
     t0 = time.perf_counter()
-    data = synthetic(args.n_train, args.n_test, seed=args.seed)
     print(
-        f"data: the synthetic set ({len(data.x_train)} train / {len(data.x_test)} test images, "
-        f"{len(data.classes)} classes, made in {time.perf_counter() - t0:.1f}s); for real data see "
-        "'python -m convlearn train --help'"
+        f"convlearn {__version__} study: {len(seeds)} '{preset['arch']}' nets, seeds "
+        f"{seeds[0]}..{seeds[-1]}, {train_config.epochs} epochs -> {out}"
     )
-    # No crop: the synthetic shapes already vary in position, and cutting them
-    # off slows learning in a run this short.
-    config = TrainConfig(
-        epochs=args.epochs, batch_size=64, lr=0.02, schedule="onecycle", crop_pad=0
-    )
-    mean, std = channel_stats(data.x_train)
-    predictions = []
-    for k in range(args.nets):
-        net = build("small", seed=args.seed + k)
-        net.set_normalization(mean, std)
-        first_loss, first_acc = evaluate(net, data.x_test, data.y_test)
-        t1 = time.perf_counter()
-        history = train(
-            net,
-            data.x_train,
-            data.y_train,
-            config,
-            test=(data.x_test, data.y_test),
+    try:
+        data = open_dataset(
+            args.data, preset["n_train"], preset["n_test"], reporter=reporter
+        )
+        if args.data is None:
+            print(
+                f"data: the synthetic set ({len(data.x_train)} train / {len(data.x_test)} test "
+                "images); pass --data PATH for CIFAR-10 or your own image folder, and "
+                "--preset paper for the full study"
+            )
+        train_seeds(
+            preset["arch"],
+            data,
+            seeds,
+            train_config,
+            runs,
+            jobs=preset["jobs"],
             reporter=reporter,
+            eval_every=preset["eval_every"],
         )
-        seconds = time.perf_counter() - t1
-        last = history[-1]
+        nets = list(load_seeds(runs, seeds).values())
+        info = describe_seeds(runs, seeds)
+        for k, net_info in enumerate(info):
+            print(
+                f"net {k} (seed {net_info['seed']}): test accuracy {net_info['test_accuracy']:.1%}"
+            )
+        layers = tuple(args.layers or preset["layers"])
+        n_test = len(data.x_test)
+        config = StudyConfig(
+            layers=layers,
+            n_images=min(args.images or preset["n_images"], n_test),
+            n_sample_images=min(preset["n_sample_images"], n_test),
+            positions=preset["positions"],
+            patches=not args.no_patches,
+            seed=args.seed,
+        )
+        analyze(nets, data.x_test, config, out / "analysis", info, reporter)
+        index = write_report(
+            out / "analysis", out, patches=not args.no_patches, reporter=reporter
+        )
+    except (ValueError, TypeError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
         print(
-            f"net {k + 1} (seed {args.seed + k}): test loss {first_loss:.3f} -> {last['test_loss']:.3f}, "
-            f"test accuracy {first_acc:.1%} -> {last['test_accuracy']:.1%} "
-            f"after {args.epochs} epochs ({seconds:.0f}s with the evaluations)"
+            "\ninterrupted: run the same command again to resume where it stopped",
+            file=sys.stderr,
         )
-        predictions.append(net.predict(data.x_test))
-    if len(predictions) > 1:
-        agree = np.mean([np.mean(predictions[0] == p) for p in predictions[1:]])
-        others = (
-            "net 2 agrees"
-            if len(predictions) == 2
-            else f"nets 2..{len(predictions)} agree (on average)"
-        )
-        print(
-            f"{others} with net 1 on {agree:.1%} of the test predictions (same data, different seeds)"
-        )
-    print(f"done in {time.perf_counter() - t0:.0f}s")
+        return 130
+    print(f"done in {time.perf_counter() - t0:.0f}s; the report: {index.resolve()}")
     return 0
 
 

@@ -25,7 +25,14 @@ from .nn.model import N_CLASSES, build, load
 from .nn.train import TrainConfig, train
 from .progress import Reporter, silent
 
-__all__ = ["channel_stats", "open_dataset", "train_seeds", "load_seeds", "net_paths"]
+__all__ = [
+    "channel_stats",
+    "open_dataset",
+    "train_seeds",
+    "load_seeds",
+    "describe_seeds",
+    "net_paths",
+]
 
 
 def channel_stats(images, chunk=5000):
@@ -273,3 +280,23 @@ def train_seeds(
 def load_seeds(out, seeds):
     """{seed: Net} of a finished run folder."""
     return {s: load(net_paths(out, s)[0]) for s in seeds}
+
+
+def describe_seeds(out, seeds):
+    """[{seed, epochs, test_accuracy}] of a finished run folder, from its histories."""
+    info = []
+    for s in seeds:
+        path = net_paths(out, s)[1]
+        try:
+            history = json.loads(path.read_text())["history"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path}: no readable training history ({e})") from e
+        tested = [h for h in history if "test_accuracy" in h]
+        info.append(
+            {
+                "seed": int(s),
+                "epochs": len(history),
+                "test_accuracy": tested[-1]["test_accuracy"] if tested else None,
+            }
+        )
+    return info

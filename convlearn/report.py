@@ -1,0 +1,846 @@
+"""The study's report: index.html, summary.json, CSV tables and PNG figures.
+
+``write_report(analysis, out)`` reads an analysis folder written by
+``convlearn.study.analyze`` and writes into ``out``::
+
+    index.html      the sections in the paper's order, each figure captioned
+    summary.json    every number the page shows (and more), with the study's
+                    configuration, the nets' seeds and the package version
+    tables/*.csv    the page's tables
+    figures/*.png   heatmaps, curves, bars, filter grids (and image patches)
+
+Every number on the page is written by ``_Page.num`` from a path into
+summary.json (``<span class="num" data-key="layers.conv1.mi.agreement_semi"
+data-fmt=".0%">``), so a test can check each one against the file.
+"""
+
+import csv
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, viz
+from ._files import atomic_write
+from .progress import silent
+from .study import PAPER, load_layer
+
+__all__ = ["write_report"]
+
+
+def _lookup(tree, key):
+    """summary[key] for a dotted key; list items by index ("sparse.alphas.2")."""
+    node = tree
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def format_number(value, fmt):
+    """How the page writes a number: ``format(value, fmt)``, "n/a" for NaN or None."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "n/a"
+    return format(value, fmt)
+
+
+class _Page:
+    """The HTML page, built part by part; numbers only through ``num``."""
+
+    def __init__(self, summary):
+        self.summary = summary
+        self.parts = []
+
+    def num(self, key, fmt=".2f"):
+        text = format_number(_lookup(self.summary, key), fmt)
+        return f'<span class="num" data-key="{key}" data-fmt="{fmt}">{text}</span>'
+
+    def add(self, markup):
+        self.parts.append(markup)
+
+    def heading(self, text, level=2):
+        self.add(f"<h{level}>{html.escape(text)}</h{level}>")
+
+    def para(self, markup):
+        self.add(f"<p>{markup}</p>")
+
+    def figure(self, path, caption):
+        self.add(
+            f'<figure><img src="{path}" alt="{html.escape(caption[:80], quote=True)}">'
+            f"<figcaption>{caption}</figcaption></figure>"
+        )
+
+    def table(self, header, rows):
+        """header and rows: cells already marked up (num spans or plain text)."""
+        head = "".join(f"<th>{h}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows
+        )
+        self.add(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+    def html(self, title):
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
+            "<body>\n" + "\n".join(self.parts) + "\n</body></html>\n"
+        )
+
+
+_STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;"
+    "line-height:1.45;color:#222}figure{margin:1.2em 0}img{max-width:100%;"
+    "border:1px solid #ddd}figcaption{font-size:.92em;color:#444;max-width:820px}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+    "padding:.25em .6em;text-align:right}th{background:#f3f3f3}"
+    ".gallery{display:flex;flex-wrap:wrap;gap:1em}.gallery figure{flex:0 1 calc(50% - 1em);"
+    "margin:0}.gallery img{width:100%}"
+    "code{background:#f5f5f5;padding:0 .2em}"
+)
+
+
+# The per-unit arrays behind the curves, the filter labels and the orders
+# of the figures (the matrices themselves stay in the analysis folder's npz).
+_PER_UNIT = (
+    "bipartite_ab",
+    "bipartite_corr",
+    "semi_ab",
+    "semi_ab_corr",
+    "within_a_corr",
+    "order_a",
+    "order_b",
+    "cluster_order_fixed",
+    "cluster_bounds_fixed",
+    "cluster_order_eigengap",
+    "cluster_bounds_eigengap",
+)
+
+
+def _per_unit(arrays):
+    """{name: list} of a layer's per-unit arrays (nets 0 and 1), NaN as null."""
+    out = {}
+    for name in _PER_UNIT:
+        a = arrays[name]
+        if a.dtype.kind == "f":
+            out[name] = [None if not np.isfinite(v) else round(float(v), 6) for v in a]
+        else:
+            out[name] = a.tolist()
+    return out
+
+
+def _finite(tree):
+    """The summary with NaN and inf as null: strict JSON, which every parser reads."""
+    if isinstance(tree, dict):
+        return {k: _finite(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_finite(v) for v in tree]
+    if isinstance(tree, float) and not np.isfinite(tree):
+        return None
+    return tree
+
+
+def _write_csv(path, header, rows):
+    with atomic_write(path, "w") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def _sorted_desc(x):
+    """Finite values of x, largest first (a dead unit has none)."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sort(x[np.isfinite(x)])[::-1]
+
+
+def _combined(arrays, order_a=None, order_b=None):
+    """(2U, 2U) [[within A, between], [between^T, within B]], optionally reordered."""
+    wa, wb, cb = (
+        arrays["corr_within_a"],
+        arrays["corr_within_b"],
+        arrays["corr_between"],
+    )
+    if order_a is not None:
+        wa, wb, cb = (
+            wa[np.ix_(order_a, order_a)],
+            wb[np.ix_(order_b, order_b)],
+            cb[np.ix_(order_a, order_b)],
+        )
+    return np.block([[wa, cb], [cb.T, wb]])
+
+
+# Heatmaps are stored as 256-colour palette PNGs: about a third of the size of
+# RGB (the committed report must stay under 5 MB), each pixel within a few
+# levels of its RGB colour.
+HEATMAP_COLORS = 256
+
+
+class _Figures:
+    """Draws and saves the figures; returns their paths relative to the page."""
+
+    def __init__(self, out):
+        self.out = Path(out)
+        self.written = []
+
+    def save(self, image, name, colors=None):
+        viz.save(image, self.out / "figures" / name, colors)
+        self.written.append(f"figures/{name}")
+        return f"figures/{name}"
+
+
+def _nets_section(page, study):
+    page.heading("The nets")
+    nets = study["nets"]
+    rows = []
+    for k, net in enumerate(nets):
+        acc = (
+            page.num(f"study.nets.{k}.test_accuracy", ".1%")
+            if "test_accuracy" in net
+            else "n/a"
+        )
+        rows.append([f"net {k}", page.num(f"study.nets.{k}.seed", "d"), acc])
+    page.para(
+        f"{len(nets)} nets of the <code>{html.escape(study['arch'])}</code> architecture, "
+        "trained alike on the same data, differing only in the seed of their initial weights "
+        "and dropout masks (paper section 2)."
+    )
+    page.table(["net", "seed", "test accuracy"], rows)
+
+
+def write_report(analysis, out, patches=True, reporter=None):
+    """Write the report of an analysis folder into ``out``; returns the path of index.html.
+
+    Parameters
+    ----------
+    analysis : folder written by ``convlearn.study.analyze``
+    out : folder for index.html, summary.json, tables/ and figures/
+    patches : draw the image-patch sections when the analysis holds them;
+        False leaves them out (and says how to draw them), as the committed
+        report must, holding no pixels of the data set
+    """
+    reporter = silent(reporter)
+    analysis, out = Path(analysis), Path(out)
+    study_file = analysis / "study.json"
+    if not study_file.exists():
+        raise ValueError(
+            f"analysis folder {analysis} holds no study.json: run "
+            "'python -m convlearn analyze' (or the demo) first"
+        )
+    try:
+        study = json.loads(study_file.read_text())
+        layers = list(study["config"]["layers"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{study_file}: not a convlearn study record ({e})") from e
+    missing = [layer for layer in layers if not (analysis / f"{layer}.json").exists()]
+    if missing:
+        raise ValueError(
+            f"{analysis} has no results for layers {missing} yet: rerun the analysis to finish it"
+        )
+    data = {layer: load_layer(analysis, layer) for layer in layers}
+    patch_files = {
+        layer: analysis / f"patches-{layer}.npz"
+        for layer in layers
+        if (analysis / f"patches-{layer}.npz").exists()
+    }
+    draw_patches = bool(patches and patch_files)
+    summary = {
+        "convlearn_version": __version__,
+        "study": study,
+        "paper": PAPER,
+        "layers": {
+            layer: {**data[layer][0], "per_unit": _per_unit(data[layer][1])}
+            for layer in layers
+        },
+        "patches_included": draw_patches,
+    }
+    page = _Page(summary)
+    figs = _Figures(out)
+    reporter.info(
+        f"report: drawing the figures of {len(layers)} layers into {out / 'figures'}"
+    )
+    _header(page, study, layers)
+    _nets_section(page, study)
+    _section_correlations(page, figs, data, layers)
+    _section_one_to_one(page, figs, data, layers)
+    _filters_figure(page, figs, analysis, data, layers)
+    _section_patches(page, figs, patch_files, draw_patches)
+    _section_mi(page, figs, data, layers)
+    _section_sparse(page, figs, data, layers)
+    _section_spectral(page, figs, data, layers)
+    _footer(page)
+    summary["figures"] = figs.written
+    summary["tables"] = _tables(out, summary, layers)
+    with atomic_write(out / "summary.json", "w") as f:
+        json.dump(_finite(summary), f, indent=1, allow_nan=False)
+    index = out / "index.html"
+    with atomic_write(index, "w") as f:
+        f.write(page.html("convlearn: convergent learning study"))
+    return index
+
+
+def _header(page, study, layers):
+    page.add("<h1>Convergent learning: do different nets learn the same features?</h1>")
+    cfg = study["config"]
+    page.para(
+        "A reproduction of Li, Yosinski, Clune, Lipson and Hopcroft, <i>Convergent Learning: "
+        "Do different neural networks learn the same representations?</i> (ICLR 2016), "
+        f"made by convlearn {html.escape(study['version'])}. Layers analysed: "
+        f"{html.escape(', '.join(layers))}. Correlations over "
+        f"{page.num('study.config.n_images', ',d')} test images drawn at random (every spatial "
+        "position of a conv layer is a sample); mutual information and sparse prediction on "
+        f"{page.num('study.config.positions', 'd')} random positions of each of "
+        f"{page.num('study.config.n_sample_images', ',d')} random test images, nets 0 and 1."
+    )
+    del cfg
+
+
+def _section_correlations(page, figs, data, layers):
+    page.heading("2. Correlations within and between nets")
+    page.para(
+        "Each unit's activation is correlated with every unit of its own net (within-net) "
+        "and of the other net (between-net). Each matrix below is "
+        "[[net 0 with net 0, net 0 with net 1], [net 1 with net 0, net 1 with net 1]], "
+        "units in index order; lines mark the nets."
+    )
+    gallery = []
+    for layer in layers:
+        arrays = data[layer][1]
+        U = arrays["corr_between"].shape[0]
+        image = viz.heatmap(
+            _combined(arrays),
+            title=layer,
+            xlabel="unit (net 0 | net 1)",
+            ylabel="unit (net 0 | net 1)",
+            x_blocks=[U],
+            y_blocks=[U],
+        )
+        gallery.append((figs.save(image, f"corr-{layer}.png", HEATMAP_COLORS), layer))
+    _gallery(
+        page,
+        gallery,
+        "Look at the diagonal blocks: within a net, units are mostly weakly correlated, with "
+        "a few strongly correlated groups. The off-diagonal blocks (between nets) look like "
+        "noise in index order: the nets number their units differently, which the alignments "
+        "of section 3 undo.",
+    )
+
+
+def _filters_figure(page, figs, analysis, data, layers):
+    """conv1 filters of net 0, sorted by match, beside their bipartite partners in net 1."""
+    with np.load(analysis / "filters.npz", allow_pickle=False) as z:
+        filters, conv1 = [z["net0"], z["net1"]], str(z["layer"])
+    if (
+        conv1 not in layers
+    ):  # the filters are drawn in the order of their layer's matching
+        return
+    order_a, order_b = data[conv1][1]["order_a"], data[conv1][1]["order_b"]
+    corr = data[conv1][1]["bipartite_corr"]
+    labels_b = [format_number(float(c), ".2f") for c in corr[order_a]]
+    panels = [
+        viz.filter_grid(
+            filters[0][order_a],
+            title="net 0, sorted by match",
+            labels=[f"unit {int(u)}" for u in order_a],
+        ),
+        viz.filter_grid(
+            filters[1][order_b], title="net 1, bipartite partners", labels=labels_b
+        ),
+    ]
+    path = figs.save(
+        viz.side_by_side(panels, title=f"{conv1} filters"), "filters-conv1.png"
+    )
+    page.figure(
+        path,
+        f"The {conv1} filters of net 0 (left), sorted by how well their unit is matched, and "
+        "the bipartite partner of each in net 1 (right, same position, labelled with the "
+        "correlation of the pair). Look for the same edge and colour detectors at the start "
+        "of both grids, and for pairs that stop resembling each other as the correlation falls.",
+    )
+
+
+def _gallery(page, items, caption):
+    page.add('<div class="gallery">')
+    for path, name in items:
+        page.add(
+            f'<figure><img src="{path}" alt="{html.escape(name)}"><figcaption>{html.escape(name)}</figcaption></figure>'
+        )
+    page.add("</div>")
+    page.para(caption)
+
+
+def _section_one_to_one(page, figs, data, layers):
+    page.heading("3. One-to-one alignment: semi-matching and bipartite matching")
+    page.para(
+        "Semi-matching pairs each unit of net 0 with its most correlated unit of net 1 "
+        "(several may share one); bipartite matching finds the one-to-one pairing of largest "
+        "summed correlation (the assignment problem). Means over live units, averaged over "
+        "every pair of nets (range over pairs in brackets); a unit is unique when no unit of "
+        "the other net reaches the correlation "
+        f"{page.num('study.config.unique_threshold', '.2f')}. The paper's numbers are for "
+        "Net1 vs Net2, ImageNet CaffeNets."
+    )
+    rows = []
+    for layer in layers:
+        m = f"layers.{layer}.mean_over_pairs"
+        paper = [
+            page.num(f"paper.{kind}.{layer}", ".2f") if layer in PAPER[kind] else "–"
+            for kind in ("semi", "bipartite")
+        ]
+        rows.append(
+            [
+                layer,
+                page.num(f"layers.{layer}.units", "d"),
+                f"{page.num(m + '.semi')} ({page.num(m + '.semi_min')}–{page.num(m + '.semi_max')})",
+                paper[0],
+                f"{page.num(m + '.bipartite')} ({page.num(m + '.bipartite_min')}–{page.num(m + '.bipartite_max')})",
+                paper[1],
+                page.num(m + ".unique_share_a", ".0%"),
+                page.num(f"layers.{layer}.pairs.0-1.dead_a", "d"),
+            ]
+        )
+    page.table(
+        [
+            "layer",
+            "units",
+            "semi-matching",
+            "paper",
+            "bipartite",
+            "paper",
+            "unique units",
+            "dead units (net 0)",
+        ],
+        rows,
+    )
+    series = {
+        "semi-matching": [data[la][0]["mean_over_pairs"]["semi"] for la in layers],
+        "bipartite": [data[la][0]["mean_over_pairs"]["bipartite"] for la in layers],
+        "paper semi": [PAPER["semi"].get(la, np.nan) for la in layers],
+        "paper bipartite": [PAPER["bipartite"].get(la, np.nan) for la in layers],
+    }
+    path = figs.save(
+        viz.bars(
+            layers,
+            series,
+            title="Mean correlation of matched units",
+            ylabel="correlation",
+            ylim=(0, 1),
+        ),
+        "matched-means.png",
+    )
+    page.figure(
+        path,
+        "Mean correlation of matched units per layer, this study (averaged over pairs of nets) "
+        "beside the paper's. Look for the paper's shape: best in conv1, falling with depth, "
+        "semi-matching always above bipartite matching (it may reuse a good partner).",
+    )
+    gallery = []
+    for layer in layers:
+        arrays = data[layer][1]
+        image = viz.curves(
+            {
+                "semi-matching": _sorted_desc(arrays["semi_ab_corr"]),
+                "bipartite": _sorted_desc(arrays["bipartite_corr"]),
+                "within net 0": _sorted_desc(arrays["within_a_corr"]),
+            },
+            title=f"{layer}: matched correlations, sorted",
+            xlabel="unit rank",
+            ylabel="correlation",
+            ylim=(0, 1),
+        )
+        gallery.append((figs.save(image, f"curves-{layer}.png"), layer))
+    _gallery(
+        page,
+        gallery,
+        "Per layer, nets 0 and 1: each unit's matched correlation, sorted, under semi-matching, "
+        "bipartite matching and, for reference, each unit's best other unit of its own net. "
+        "Where bipartite falls well below semi-matching, several units of net 0 want one unit "
+        "of net 1; the right end of the curves are the unique units.",
+    )
+    gallery = []
+    for layer in layers:
+        arrays = data[layer][1]
+        U = arrays["corr_between"].shape[0]
+        oa, ob = arrays["order_a"], arrays["order_b"]
+        image = viz.heatmap(
+            _combined(arrays, oa, ob),
+            title=f"{layer}, aligned",
+            xlabel="matched rank (net 0 | net 1)",
+            ylabel="matched rank (net 0 | net 1)",
+            x_blocks=[U],
+            y_blocks=[U],
+        )
+        gallery.append(
+            (figs.save(image, f"aligned-{layer}.png", HEATMAP_COLORS), layer)
+        )
+    _gallery(
+        page,
+        gallery,
+        "The matrices of section 2 with both nets' units in bipartite-matched order, best "
+        "pairs first: net 1's unit k is the partner of net 0's unit k. The between-net blocks "
+        "now carry a bright diagonal (the matched pairs), fading towards the unique units at "
+        "the end.",
+    )
+
+
+def _section_patches(page, figs, patch_files, draw):
+    page.heading("3.1 What matched units respond to")
+    if not draw:
+        page.para(
+            "This report leaves out the image patches (they hold pixels of the data set). "
+            "To draw them, run the study yourself, e.g. <code>python -m convlearn.demo "
+            "--preset paper --data PATH</code>, or <code>python -m convlearn report "
+            "--analysis ANALYSIS --out OUT</code> on an analysis made with patches."
+        )
+        return
+    gallery = []
+    for layer, path in patch_files.items():
+        with np.load(path, allow_pickle=False) as z:
+            for k in range(len(z["corr"])):
+                panels = [
+                    viz.image_grid(
+                        z["patches_a"][k], title=f"net 0, unit {int(z['units_a'][k])}"
+                    ),
+                    viz.image_grid(
+                        z["patches_b"][k], title=f"net 1, unit {int(z['units_b'][k])}"
+                    ),
+                ]
+                title = f"{layer}: r = {format_number(float(z['corr'][k]), '.2f')}"
+                gallery.append(
+                    (
+                        figs.save(
+                            viz.side_by_side(panels, title=title),
+                            f"patches-{layer}-{k}.png",
+                        ),
+                        f"{layer} pair {k + 1}",
+                    )
+                )
+    _gallery(
+        page,
+        gallery,
+        "For the three best and the three worst bipartite pairs of each conv layer: the nine "
+        "test images where each unit responds most, cut at the unit's receptive field (grey: "
+        "outside the image). Well-matched pairs respond to the same patterns; badly matched "
+        "ones do not.",
+    )
+
+
+def _section_mi(page, figs, data, layers):
+    page.heading("3.2 Mutual information instead of correlation")
+    page.para(
+        "The same matchings on the (Miller–Madow corrected) mutual information between "
+        f"units, {page.num('study.config.mi_bins', 'd')} bins per unit with zero in a bin of "
+        "its own, nets 0 and 1. Agreement is the share of net 0's units whose partner is the "
+        "same under both similarities."
+    )
+    rows = [
+        [
+            layer,
+            page.num(f"layers.{layer}.mi.samples", ",d"),
+            page.num(f"layers.{layer}.mi.agreement_semi", ".0%"),
+            page.num(f"layers.{layer}.mi.agreement_bipartite", ".0%"),
+            page.num(f"layers.{layer}.mi.mean_best_mi", ".3f"),
+        ]
+        for layer in layers
+    ]
+    page.table(
+        [
+            "layer",
+            "samples",
+            "semi-matching agree",
+            "bipartite agree",
+            "mean best MI (nats)",
+        ],
+        rows,
+    )
+    series = {
+        kind: [data[la][0]["mi"][f"agreement_{key}"] for la in layers]
+        for kind, key in (("semi-matching", "semi"), ("bipartite", "bipartite"))
+    }
+    path = figs.save(
+        viz.bars(
+            layers,
+            series,
+            title="Same partner under MI and correlation",
+            ylabel="share of units",
+            ylim=(0, 1),
+        ),
+        "mi-agreement.png",
+    )
+    page.figure(
+        path,
+        "The paper found the two similarities pick mostly the same partners, so the "
+        "correlation-based results are not an artefact of linear similarity. High bars say "
+        "the same here; lower bars in deep layers mean many near-equal candidates.",
+    )
+
+
+def _section_sparse(page, figs, data, layers):
+    page.heading("4. Few-to-one: sparse prediction")
+    page.para(
+        "Each unit of net 1 is predicted from all units of net 0 by a lasso (L1-penalised "
+        "linear regression on standardised units), fitted on the first half of the sampled "
+        "images and scored on the second. The error is the held-out 1 − R², averaged over "
+        "units; a larger penalty alpha leaves fewer non-zero weights."
+    )
+    alphas = data[layers[0]][0]["sparse"]["alphas"]
+    header = ["layer"] + [
+        "alpha = " + page.num(f"study.config.alphas.{k}", "g")
+        for k in range(len(alphas))
+    ]
+    rows = []
+    for layer in layers:
+        s = f"layers.{layer}.sparse"
+        rows.append(
+            [layer]
+            + [
+                f"{page.num(f'{s}.mean_nmse.{k}', '.3f')} / {page.num(f'{s}.mean_nonzeros.{k}', '.1f')}"
+                for k in range(len(alphas))
+            ]
+        )
+    page.table(header, rows)
+    page.para(
+        "Each cell: normalised error / mean non-zero weights per unit, at the alpha of its column."
+    )
+    series = {
+        layer: (
+            np.array(data[layer][0]["sparse"]["mean_nonzeros"])
+            / data[layer][0]["units"],
+            np.array(data[layer][0]["sparse"]["mean_nmse"]),
+        )
+        for layer in layers
+    }
+    path = figs.save(
+        viz.curves(
+            series,
+            title="Sparse prediction: error against sparsity",
+            xlabel="share of net 0's units with a non-zero weight (mean per unit)",
+            ylabel="held-out 1 - R^2",
+            ylim=(0, 1.2),
+            markers=True,
+        ),
+        "sparse.png",
+    )
+    page.figure(
+        path,
+        "One line per layer, one point per alpha (the strongest penalty at the left); the x "
+        "axis is the share of the layer's units, so layers of different widths compare. The "
+        "paper's finding: in conv1 the error stays flat while the non-zero weights fall from "
+        "all units to a handful (a unit of one net is a combination of a few units of the "
+        "other); conv2 loses accuracy sooner (a more distributed code). An error above one "
+        "(cut off at the top) is worse than predicting the mean: the least-squares end of an "
+        "fc layer can overfit units that are rarely active.",
+    )
+    gallery = []
+    mid = min(3, len(alphas) - 1)
+    for layer in layers[:2]:
+        W = data[layer][1]["sparse_weights"][mid]
+        m = float(np.max(np.abs(W))) or 1.0
+        image = viz.heatmap(
+            W,
+            title=f"{layer} lasso weights",
+            xlabel="net 1 unit (matched order)",
+            ylabel="net 0 unit",
+            vmin=-m,
+            vmax=m,
+            colorbar_label="weight",
+        )
+        gallery.append(
+            (figs.save(image, f"sparse-weights-{layer}.png", HEATMAP_COLORS), layer)
+        )
+    _gallery(
+        page,
+        gallery,
+        f"The lasso weights at alpha = {page.num(f'study.config.alphas.{mid}', 'g')}, net 1's units in bipartite-matched "
+        "order: mass on the diagonal means a unit is best predicted by its one-to-one partner; "
+        "a few off-diagonal entries per column are the few-to-one part.",
+    )
+
+
+def _section_spectral(page, figs, data, layers):
+    page.heading("5. Many-to-many: spectral clustering")
+    page.para(
+        "Both nets' units clustered together on |correlation| (Ng–Jordan–Weiss spectral "
+        "clustering), once with the number of clusters k chosen by the eigengap and once with "
+        f"k = units / {page.num('study.config.cluster_size', 'd')}. A cluster is mixed when it "
+        "holds units of both nets: a subspace the two nets share."
+    )
+    rows = []
+    for layer in layers:
+        s = f"layers.{layer}.spectral"
+        rows.append(
+            [
+                layer,
+                page.num(f"{s}.eigengap.n_clusters", "d"),
+                page.num(f"{s}.eigengap.shared_fraction", ".0%"),
+                page.num(f"{s}.fixed.n_clusters", "d"),
+                page.num(f"{s}.fixed.shared_fraction", ".0%"),
+                page.num(f"{s}.fixed.largest", "d"),
+            ]
+        )
+    page.table(
+        ["layer", "k (eigengap)", "mixed", "k (fixed)", "mixed", "largest cluster"],
+        rows,
+    )
+    gallery = []
+    for layer in layers:
+        arrays = data[layer][1]
+        order = arrays["cluster_order_fixed"]
+        bounds = [int(b) for b in arrays["cluster_bounds_fixed"]]
+        C = _combined(arrays)[np.ix_(order, order)]
+        image = viz.heatmap(
+            C,
+            title=f"{layer}, by cluster",
+            xlabel="unit (both nets)",
+            ylabel="unit (both nets)",
+            x_blocks=bounds,
+            y_blocks=bounds,
+        )
+        gallery.append(
+            (figs.save(image, f"clusters-{layer}.png", HEATMAP_COLORS), layer)
+        )
+    _gallery(
+        page,
+        gallery,
+        "The combined correlation matrix with the units of both nets grouped by cluster (fixed "
+        "k; lines mark clusters, dead units last). Bright blocks on the diagonal are groups of "
+        "units, from both nets, that span one subspace.",
+    )
+
+
+def _footer(page):
+    page.heading("Reproduce")
+    page.para(
+        "<code>python -m convlearn.demo</code> (synthetic data, a few minutes), "
+        "<code>python -m convlearn.demo --preset paper --data PATH</code> (the full study); "
+        "<code>python -m convlearn analyze</code> and <code>python -m convlearn report</code> "
+        "rerun one step. Every number on this page is in summary.json; the tables are in "
+        "tables/."
+    )
+
+
+def _tables(out, summary, layers):
+    """Write the CSV tables; returns their paths relative to out."""
+    L = summary["layers"]
+    tables = {
+        "nets.csv": (
+            ["net", "seed", "test_accuracy"],
+            [
+                [k, n.get("seed"), n.get("test_accuracy")]
+                for k, n in enumerate(summary["study"]["nets"])
+            ],
+        ),
+        "one_to_one.csv": (
+            [
+                "layer",
+                "units",
+                "semi",
+                "semi_min",
+                "semi_max",
+                "bipartite",
+                "bipartite_min",
+                "bipartite_max",
+                "unique_share",
+                "paper_semi",
+                "paper_bipartite",
+            ],
+            [
+                [la, L[la]["units"]]
+                + [
+                    L[la]["mean_over_pairs"][k]
+                    for k in (
+                        "semi",
+                        "semi_min",
+                        "semi_max",
+                        "bipartite",
+                        "bipartite_min",
+                        "bipartite_max",
+                        "unique_share_a",
+                    )
+                ]
+                + [PAPER["semi"].get(la), PAPER["bipartite"].get(la)]
+                for la in layers
+            ],
+        ),
+        "pairs.csv": (
+            [
+                "layer",
+                "pair",
+                "semi",
+                "semi_ba",
+                "bipartite",
+                "within_best_a",
+                "unique_share_a",
+                "unique_share_b",
+                "dead_a",
+                "dead_b",
+            ],
+            [
+                [la, pair]
+                + [
+                    v[k]
+                    for k in (
+                        "semi",
+                        "semi_ba",
+                        "bipartite",
+                        "within_best_a",
+                        "unique_share_a",
+                        "unique_share_b",
+                        "dead_a",
+                        "dead_b",
+                    )
+                ]
+                for la in layers
+                for pair, v in L[la]["pairs"].items()
+            ],
+        ),
+        "mutual_information.csv": (
+            [
+                "layer",
+                "samples",
+                "agreement_semi",
+                "agreement_bipartite",
+                "mean_best_mi",
+            ],
+            [
+                [la]
+                + [
+                    L[la]["mi"][k]
+                    for k in (
+                        "samples",
+                        "agreement_semi",
+                        "agreement_bipartite",
+                        "mean_best_mi",
+                    )
+                ]
+                for la in layers
+            ],
+        ),
+        "sparse_prediction.csv": (
+            ["layer", "alpha", "mean_nmse", "mean_nonzeros", "median_nonzeros"],
+            [
+                [
+                    la,
+                    s["alphas"][k],
+                    s["mean_nmse"][k],
+                    s["mean_nonzeros"][k],
+                    s["median_nonzeros"][k],
+                ]
+                for la in layers
+                for s in [L[la]["sparse"]]
+                for k in range(len(s["alphas"]))
+            ],
+        ),
+        "spectral.csv": (
+            ["layer", "k_choice", "n_clusters", "mixed", "shared_fraction", "largest"],
+            [
+                [la, kind]
+                + [
+                    L[la]["spectral"][kind][k]
+                    for k in ("n_clusters", "mixed", "shared_fraction", "largest")
+                ]
+                for la in layers
+                for kind in ("eigengap", "fixed")
+            ],
+        ),
+    }
+    for name, (header, rows) in tables.items():
+        _write_csv(out / "tables" / name, header, rows)
+    return [f"tables/{name}" for name in tables]

@@ -1,0 +1,333 @@
+"""The study end to end: the demo, the report's page, figures, tables and summary.json."""
+
+import csv
+import html.parser
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from convlearn import __main__ as cli
+from convlearn import __version__, demo
+from convlearn.report import format_number, write_report
+
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny full study: two small nets, one epoch, on the synthetic set."""
+    out = tmp_path_factory.mktemp("study") / "report"
+    code = demo.main(["--out", str(out), "--epochs", "1", "--images", "300", "--quiet"])
+    assert code == 0
+    return out
+
+
+class _Page(html.parser.HTMLParser):
+    """Collects tags (checking that they nest), images, headings and number spans."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.images, self.headings, self.numbers = [], [], [], []
+        self.text_outside_numbers = []
+        self._in_num = self._in_style = False
+        self._heading = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag not in VOID:
+            self.stack.append(tag)
+        if tag == "span" and attrs.get("class") == "num":
+            self._in_num = True
+            self.numbers.append([attrs["data-key"], attrs["data-fmt"], ""])
+        self._in_style |= tag == "style"
+        if re.fullmatch(r"h[1-6]", tag):
+            self._heading = ""
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, (
+            f"</{tag}> closes <{self.stack[-1:]}>"
+        )
+        self.stack.pop()
+        if tag == "span":
+            self._in_num = False
+        if tag == "style":
+            self._in_style = False
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(self._heading)
+            self._heading = None
+
+    def handle_data(self, data):
+        if self._in_num:
+            self.numbers[-1][2] += data
+        elif self._heading is not None:  # section numbers ("3.1") are not results
+            self._heading += data
+        elif not self._in_style:
+            self.text_outside_numbers.append(data)
+
+
+def _parse(path):
+    page = _Page()
+    page.feed(Path(path).read_text())
+    page.close()
+    assert page.stack == [], f"unclosed tags {page.stack}"
+    return page
+
+
+def _lookup(summary, key):
+    node = summary
+    for part in key.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def test_demo_prints_where_the_report_is(run, capsys, tmp_path):
+    # the module fixture ran quietly; a second run on the same folder reuses everything
+    code = demo.main(["--out", str(run), "--epochs", "1", "--images", "300", "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert f"the report: {(run / 'index.html').resolve()}" in printed
+    assert "pass --data PATH" in printed and "--preset paper" in printed
+
+
+def test_page_parses_with_sections_in_the_papers_order(run):
+    page = _parse(run / "index.html")
+    numbered = [h.split()[0] for h in page.headings if h[0].isdigit()]
+    assert numbered == ["2.", "3.", "3.1", "3.2", "4.", "5."]
+    assert "The nets" in page.headings and page.headings[-1] == "Reproduce"
+
+
+def test_every_image_exists_and_decodes(run):
+    page = _parse(run / "index.html")
+    assert len(page.images) >= 20
+    for src in page.images:
+        with Image.open(run / src) as im:
+            im.load()
+            assert im.width > 100 and im.height > 50
+    on_disk = {f"figures/{p.name}" for p in (run / "figures").iterdir()}
+    assert on_disk == set(page.images)  # every figure drawn is shown
+    assert any("patches-conv1" in src for src in page.images)
+
+
+def test_every_number_on_the_page_is_in_summary_json(run):
+    summary = json.loads((run / "summary.json").read_text())
+    page = _parse(run / "index.html")
+    assert len(page.numbers) > 50
+    for key, fmt, text in page.numbers:
+        assert text == format_number(_lookup(summary, key), fmt), key
+    # and no number is written on the page any other way (the version aside)
+    text = " ".join(page.text_outside_numbers).replace(f"convlearn {__version__}", "")
+    loose = re.findall(r"\d+\.\d+|\d+%", text)
+    assert loose == []
+
+
+def test_summary_records_the_study(run):
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["convlearn_version"] == __version__
+    study = summary["study"]
+    assert [n["seed"] for n in study["nets"]] == [0, 1]
+    assert study["arch"] == "small"
+    assert study["config"]["layers"] == ["conv1", "conv2", "conv3", "fc4"]
+    assert study["config"]["n_images"] == 300
+    for n in study["nets"]:
+        assert (
+            0.1 <= n["test_accuracy"] <= 1
+        )  # one epoch on the synthetic set learns something
+    assert summary["figures"] and summary["tables"]
+
+
+def test_csv_tables_hold_the_summary_numbers(run):
+    summary = json.loads((run / "summary.json").read_text())
+    rows = list(csv.DictReader((run / "tables" / "one_to_one.csv").open()))
+    assert [r["layer"] for r in rows] == summary["study"]["config"]["layers"]
+    for r in rows:
+        means = summary["layers"][r["layer"]]["mean_over_pairs"]
+        assert (
+            float(r["semi"]) == means["semi"]
+            and float(r["bipartite"]) == means["bipartite"]
+        )
+    sparse = list(csv.DictReader((run / "tables" / "sparse_prediction.csv").open()))
+    conv1 = [r for r in sparse if r["layer"] == "conv1"]
+    assert [float(r["mean_nmse"]) for r in conv1] == summary["layers"]["conv1"][
+        "sparse"
+    ]["mean_nmse"]
+    for name in summary["tables"]:
+        assert (run / name).stat().st_size > 0
+
+
+def test_report_without_patches_says_how_to_draw_them(run, tmp_path):
+    out = tmp_path / "plain"
+    write_report(run / "analysis", out, patches=False)
+    page = _parse(out / "index.html")
+    assert not [s for s in page.images if "patches" in s]
+    assert not list((out / "figures").glob("patches-*"))
+    text = (out / "index.html").read_text()
+    assert "leaves out the image patches" in text and "python -m convlearn.demo" in text
+    assert json.loads((out / "summary.json").read_text())["patches_included"] is False
+
+
+def test_analyze_and_report_commands_rerun_one_step(run, tmp_path, capsys):
+    analysis = tmp_path / "analysis"
+    code = cli.main(
+        [
+            "analyze",
+            "--runs",
+            str(run / "nets"),
+            "--seeds",
+            "0",
+            "1",
+            "--out",
+            str(analysis),
+            "--layers",
+            "conv1",
+            "conv3",
+            "--images",
+            "200",
+            "--sample-images",
+            "100",
+            "--positions",
+            "4",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    assert "python -m convlearn report --analysis" in capsys.readouterr().out
+    assert json.loads((analysis / "study.json").read_text())["config"]["layers"] == [
+        "conv1",
+        "conv3",
+    ]
+    code = cli.main(
+        ["report", "--analysis", str(analysis), "--out", str(tmp_path / "r"), "--quiet"]
+    )
+    assert code == 0
+    assert (tmp_path / "r" / "index.html").exists()
+    assert (tmp_path / "r" / "figures" / "curves-conv3.png").exists()
+
+
+def test_report_of_a_missing_or_partial_analysis(run, tmp_path, capsys):
+    with pytest.raises(ValueError, match="holds no study.json"):
+        write_report(tmp_path, tmp_path / "r")
+    partial = tmp_path / "partial"
+    shutil.copytree(run / "analysis", partial)
+    (partial / "conv2.json").unlink()
+    with pytest.raises(ValueError, match=r"no results for layers \['conv2'\]"):
+        write_report(partial, tmp_path / "r")
+    (partial / "study.json").write_text("[1, 2")
+    with pytest.raises(ValueError, match="study.json: not a convlearn study record"):
+        write_report(partial, tmp_path / "r")
+    assert (
+        cli.main(["report", "--analysis", str(tmp_path), "--out", str(tmp_path / "r")])
+        == 1
+    )
+    assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--nets", "1"], "--nets must be at least 2, got 1"),
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--preset", "huge"], "invalid choice: 'huge'"),
+    ],
+)
+def test_demo_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        demo.main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_demo_bad_layer_and_data(run, tmp_path, capsys):
+    assert (
+        demo.main(["--out", str(tmp_path / "a"), "--data", str(tmp_path / "nowhere")])
+        == 1
+    )
+    assert "does not exist" in capsys.readouterr().err
+    argv = [
+        "--out",
+        str(run),
+        "--epochs",
+        "1",
+        "--images",
+        "300",
+        "--layers",
+        "conv9",
+        "--quiet",
+    ]
+    assert demo.main(argv) == 1
+    assert "config.layers must name layers of" in capsys.readouterr().err
+
+
+def test_demo_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        demo.main(["--help"])
+    text = capsys.readouterr().out
+    for flag in (
+        "--preset",
+        "--data",
+        "--out",
+        "--runs",
+        "--nets",
+        "--epochs",
+        "--layers",
+        "--seed",
+        "--images",
+        "--no-patches",
+        "--quiet",
+    ):
+        assert flag in text
+
+
+def test_format_number():
+    assert format_number(0.8437, ".0%") == "84%"
+    assert format_number(float("nan"), ".2f") == "n/a"
+    assert format_number(None, "d") == "n/a"
+    assert format_number(np.float64(0.5), ".2f") == "0.50"
+
+
+def _chromium():
+    """Path of Debian's chromium (installed by .ci/run), or None."""
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_page_renders_in_a_real_browser(run):
+    """Headless Chromium: every image rendered (natural width > 0), no console error."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is a test extra"
+    )
+    browser_path = _chromium()
+    if browser_path is None:
+        pytest.skip(
+            "no chromium on PATH (Debian's package 'chromium'; .ci/run installs it)"
+        )
+    errors = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on(
+                "console",
+                lambda m: errors.append(m.text) if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto((run / "index.html").resolve().as_uri(), wait_until="load")
+            widths = page.eval_on_selector_all(
+                "img", "imgs => imgs.map(i => i.complete && i.naturalWidth)"
+            )
+            title = page.title()
+        finally:
+            browser.close()
+    assert len(widths) >= 20
+    assert all(w > 0 for w in widths), widths
+    assert errors == []
+    assert title.startswith("convlearn")
