@@ -15,6 +15,7 @@ resumes from the last finished epoch and the analysis from its last step.
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -124,6 +125,18 @@ def _parse(argv):
     return args
 
 
+def _print_headline(summary_path):
+    """One line per layer: the mean matched correlations (the paper's Table 1 shape)."""
+    summary = json.loads(Path(summary_path).read_text())
+    print("mean correlation of matched units (semi-matching / bipartite), unique units:")
+    for layer, numbers in summary["layers"].items():
+        m = numbers["mean_over_pairs"]
+        print(
+            f"  {layer:6s} {m['semi']:.2f} / {m['bipartite']:.2f}   "
+            f"{m['unique_share_a']:.0%} unique"
+        )
+
+
 def main(argv=None):
     from .report import write_report
     from .runs import describe_seeds, load_seeds, open_dataset, train_seeds
@@ -192,6 +205,7 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 130
+    _print_headline(index.parent / "summary.json")
     print(f"done in {time.perf_counter() - t0:.0f}s; the report: {index.resolve()}")
     return 0
 

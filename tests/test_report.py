@@ -331,3 +331,47 @@ def test_page_renders_in_a_real_browser(run):
     assert all(w > 0 for w in widths), widths
     assert errors == []
     assert title.startswith("convlearn")
+
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "results"
+
+
+def test_committed_report_is_whole_small_and_pixel_free():
+    """docs/results: the real run's report, under 5 MB without the nets, no data-set pixels."""
+    files = [p for p in RESULTS.rglob("*") if p.is_file() and "nets" not in p.parts]
+    assert sum(p.stat().st_size for p in files) < 5 * 2**20
+    assert not list(RESULTS.glob("figures/patches-*"))
+    page = _parse(RESULTS / "index.html")
+    summary = json.loads((RESULTS / "summary.json").read_text())
+    assert summary["patches_included"] is False
+    assert set(page.images) == {f"figures/{p.name}" for p in (RESULTS / "figures").iterdir()}
+    for src in page.images:
+        with Image.open(RESULTS / src) as im:
+            im.load()
+    for key, fmt, text in page.numbers:
+        assert text == format_number(_lookup(summary, key), fmt), key
+    study = summary["study"]
+    assert study["arch"] == "paper" and len(study["nets"]) == 4
+    assert study["config"]["layers"] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
+    for net in study["nets"]:  # the accuracies the nets' own histories record
+        history = json.loads((RESULTS / "nets" / f"net-{net['seed']}.history.json").read_text())
+        assert net["test_accuracy"] == history["history"][-1]["test_accuracy"]
+    assert len(summary["layers"]["conv1"]["pairs"]) == 6
+
+
+def test_readme_results_tables_match_the_committed_summary():
+    """The README's Results tables are the committed summary.json's numbers, not stale copies."""
+    readme = (RESULTS.parents[1] / "README.md").read_text()
+    layers = json.loads((RESULTS / "summary.json").read_text())["layers"]
+    for layer, v in layers.items():
+        m = v["mean_over_pairs"]
+        row = next(r for r in readme.splitlines() if r.startswith(f"| {layer} | {v['units']} | "))
+        assert f"{m['semi']:.3f} ({m['semi_min']:.2f}-{m['semi_max']:.2f})" in row
+        assert f"{m['bipartite']:.3f} ({m['bipartite_min']:.2f}-{m['bipartite_max']:.2f})" in row
+        assert f"{m['unique_share_a']:.0%}" in row
+        mi = v["mi"]
+        assert f"{mi['agreement_semi']:.0%} / {mi['agreement_bipartite']:.0%}" in row
+        sp = v["sparse"]
+        row = next(r for r in readme.splitlines() if r.startswith(f"| {layer} ("))
+        cells = [f"{e:.3f} / {n:.1f}" for e, n in zip(sp["mean_nmse"], sp["mean_nonzeros"])]
+        assert row.split(" | ")[1:] == cells[:-1] + [cells[-1] + " |"]
