@@ -131,9 +131,14 @@ def _train(args):
 
 
 def _add_analyze(sub):
+    import dataclasses
+    import types
+
     from .study import StudyConfig
 
-    d = StudyConfig(layers=())
+    d = types.SimpleNamespace(
+        **{f.name: f.default for f in dataclasses.fields(StudyConfig)}
+    )
     p = sub.add_parser(
         "analyze",
         help="the study's analyses on trained nets",

@@ -2,12 +2,13 @@
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 
 import numpy as np
 
-__all__ = ["atomic_write", "array_digest"]
+__all__ = ["array_digest", "atomic_write", "write_json"]
 
 
 def array_digest(*arrays):
@@ -57,3 +58,9 @@ def _umask():
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def write_json(path, obj):
+    """Write obj as indented JSON, atomically (``atomic_write``)."""
+    with atomic_write(path, "w") as f:
+        json.dump(obj, f, indent=1)

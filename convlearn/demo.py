@@ -127,14 +127,17 @@ def _parse(argv):
 
 def _print_headline(summary_path):
     """One line per layer: the mean matched correlations (the paper's Table 1 shape)."""
+    from .report import format_number
+
     summary = json.loads(Path(summary_path).read_text())
-    print("mean correlation of matched units (semi-matching / bipartite), unique units:")
+    print(
+        "mean correlation of matched units (semi-matching / bipartite), unique units:"
+    )
     for layer, numbers in summary["layers"].items():
         m = numbers["mean_over_pairs"]
-        print(
-            f"  {layer:6s} {m['semi']:.2f} / {m['bipartite']:.2f}   "
-            f"{m['unique_share_a']:.0%} unique"
-        )
+        semi, bipartite = (format_number(m[k], ".2f") for k in ("semi", "bipartite"))
+        unique = format_number(m["unique_share_a"], ".0%")
+        print(f"  {layer:6s} {semi} / {bipartite}   {unique} unique")
 
 
 def main(argv=None):
@@ -157,9 +160,11 @@ def main(argv=None):
         f"{seeds[0]}..{seeds[-1]}, {train_config.epochs} epochs -> {out}"
     )
     try:
-        data = open_dataset(
-            args.data, preset["n_train"], preset["n_test"], reporter=reporter
+        # The preset's image counts size the synthetic set; real data is used whole.
+        counts = (
+            (preset["n_train"], preset["n_test"]) if args.data is None else (None, None)
         )
+        data = open_dataset(args.data, *counts, reporter=reporter)
         if args.data is None:
             print(
                 f"data: the synthetic set ({len(data.x_train)} train / {len(data.x_test)} test "

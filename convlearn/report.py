@@ -24,7 +24,7 @@ import numpy as np
 from . import __version__, viz
 from ._files import atomic_write
 from .progress import silent
-from .study import PAPER, load_layer
+from .study import PAPER, load_layer, read_npz
 
 __all__ = ["write_report"]
 
@@ -185,6 +185,16 @@ class _Figures:
         self.written.append(f"figures/{name}")
         return f"figures/{name}"
 
+    def remove_stale(self):
+        """Delete the PNGs an earlier report left in figures/ that this one did not draw.
+
+        A report written with patches=False must not keep an earlier run's
+        image patches (pixels of the data set) beside it.
+        """
+        for path in (self.out / "figures").glob("*.png"):
+            if f"figures/{path.name}" not in self.written:
+                path.unlink()
+
 
 def _nets_section(page, study):
     page.heading("The nets")
@@ -193,10 +203,15 @@ def _nets_section(page, study):
     for k, net in enumerate(nets):
         acc = (
             page.num(f"study.nets.{k}.test_accuracy", ".1%")
-            if "test_accuracy" in net
+            if net.get("test_accuracy") is not None
             else "n/a"
         )
-        rows.append([f"net {k}", page.num(f"study.nets.{k}.seed", "d"), acc])
+        seed = (
+            page.num(f"study.nets.{k}.seed", "d")
+            if net.get("seed") is not None
+            else "n/a"
+        )
+        rows.append([f"net {k}", seed, acc])
     page.para(
         f"{len(nets)} nets of the <code>{html.escape(study['arch'])}</code> architecture, "
         "trained alike on the same data, differing only in the seed of their initial weights "
@@ -268,6 +283,7 @@ def write_report(analysis, out, patches=True, reporter=None):
     _footer(page)
     summary["figures"] = figs.written
     summary["tables"] = _tables(out, summary, layers)
+    figs.remove_stale()
     with atomic_write(out / "summary.json", "w") as f:
         json.dump(_finite(summary), f, indent=1, allow_nan=False)
     index = out / "index.html"
@@ -278,7 +294,6 @@ def write_report(analysis, out, patches=True, reporter=None):
 
 def _header(page, study, layers):
     page.add("<h1>Convergent learning: do different nets learn the same features?</h1>")
-    cfg = study["config"]
     page.para(
         "A reproduction of Li, Yosinski, Clune, Lipson and Hopcroft, <i>Convergent Learning: "
         "Do different neural networks learn the same representations?</i> (ICLR 2016), "
@@ -286,10 +301,10 @@ def _header(page, study, layers):
         f"{html.escape(', '.join(layers))}. Correlations over "
         f"{page.num('study.config.n_images', ',d')} test images drawn at random (every spatial "
         "position of a conv layer is a sample); mutual information and sparse prediction on "
-        f"{page.num('study.config.positions', 'd')} random positions of each of "
-        f"{page.num('study.config.n_sample_images', ',d')} random test images, nets 0 and 1."
+        f"up to {page.num('study.config.positions', 'd')} random positions of each of "
+        f"{page.num('study.config.n_sample_images', ',d')} random test images (one sample "
+        "per image in an fc layer), nets 0 and 1."
     )
-    del cfg
 
 
 def _section_correlations(page, figs, data, layers):
@@ -325,8 +340,8 @@ def _section_correlations(page, figs, data, layers):
 
 def _filters_figure(page, figs, analysis, data, layers):
     """conv1 filters of net 0, sorted by match, beside their bipartite partners in net 1."""
-    with np.load(analysis / "filters.npz", allow_pickle=False) as z:
-        filters, conv1 = [z["net0"], z["net1"]], str(z["layer"])
+    z = read_npz(analysis / "filters.npz")
+    filters, conv1 = [z["net0"], z["net1"]], str(z["layer"])
     if (
         conv1 not in layers
     ):  # the filters are drawn in the order of their layer's matching
@@ -492,31 +507,22 @@ def _section_patches(page, figs, patch_files, draw):
         return
     gallery = []
     for layer, path in patch_files.items():
-        with np.load(path, allow_pickle=False) as z:
-            for k in range(len(z["corr"])):
-                panels = [
-                    viz.image_grid(
-                        z["patches_a"][k], title=f"net 0, unit {int(z['units_a'][k])}"
-                    ),
-                    viz.image_grid(
-                        z["patches_b"][k], title=f"net 1, unit {int(z['units_b'][k])}"
-                    ),
-                ]
-                title = f"{layer}: r = {format_number(float(z['corr'][k]), '.2f')}"
-                gallery.append(
-                    (
-                        figs.save(
-                            viz.side_by_side(panels, title=title),
-                            f"patches-{layer}-{k}.png",
-                        ),
-                        f"{layer} pair {k + 1}",
-                    )
-                )
+        z = read_npz(path)
+        for k, (ua, ub, r) in enumerate(zip(z["units_a"], z["units_b"], z["corr"])):
+            panels = [
+                viz.image_grid(z["patches_a"][k], title=f"net 0, unit {int(ua)}"),
+                viz.image_grid(z["patches_b"][k], title=f"net 1, unit {int(ub)}"),
+            ]
+            title = f"{layer}: r = {format_number(float(r), '.2f')}"
+            name = figs.save(
+                viz.side_by_side(panels, title=title), f"patches-{layer}-{k}.png"
+            )
+            gallery.append((name, f"{layer} pair {k + 1}"))
     _gallery(
         page,
         gallery,
         "For the three best and the three worst bipartite pairs of each conv layer: the nine "
-        "test images where each unit responds most, cut at the unit's receptive field (grey: "
+        "sampled test images where each unit responds most, cut at the unit's receptive field (grey: "
         "outside the image). Well-matched pairs respond to the same patterns; badly matched "
         "ones do not.",
     )

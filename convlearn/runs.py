@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from ._files import array_digest, atomic_write
+from ._files import array_digest, write_json
 from .nn.model import N_CLASSES, build, load
 from .nn.train import TrainConfig, train
 from .progress import Reporter, silent
@@ -93,12 +93,6 @@ def net_paths(out, seed):
     )
 
 
-def _write_json(path, obj):
-    """Write JSON atomically: a temporary file in the same folder, then rename."""
-    with atomic_write(path, "w") as f:
-        json.dump(obj, f, indent=1)
-
-
 def _finished(weights, history_path, arch, config, data):
     """True when the seed's weights and full history of this very run exist.
 
@@ -152,7 +146,7 @@ def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
         eval_every=eval_every,
     )
     net.save(weights)
-    _write_json(
+    write_json(
         history_path,
         {
             "arch": arch,

@@ -25,25 +25,31 @@ The analysis folder holds::
 
 Each step writes its files atomically and is skipped when they exist, so
 running the same command after an interruption resumes at the step it was
-in. A folder holding results of another configuration is refused.
+in, with the same result as an uninterrupted run (every layer draws its
+random positions from a generator of its own). A folder holding the results
+of another study (another configuration, other nets or other images) is
+refused rather than mixed.
 """
 
 import dataclasses
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__
-from ._files import atomic_write
+from ._checks import check_positive_int
+from ._files import array_digest, atomic_write, write_json
 from .analysis.lasso import sparse_prediction
 from .analysis.matching import align_units, partner_agreement
 from .analysis.mutual_info import mutual_information_matrix
 from .analysis.spectral import shared_subspaces
 from .analysis.stats import ActivationStats, collect_stats, correlation
+from .patches import receptive_field, top_patches
 from .progress import silent
 
-__all__ = ["StudyConfig", "analyze", "load_layer", "receptive_field", "PAPER"]
+__all__ = ["PAPER", "StudyConfig", "analyze", "load_layer", "read_npz"]
 
 # The paper's numbers (Net1 vs Net2, ImageNet CaffeNets), for comparison.
 PAPER = {
@@ -64,8 +70,9 @@ class StudyConfig:
 
     layers: the analysed layers (conv and fc, after their ReLU). n_images:
     test images behind the correlations (every spatial position a sample),
-    drawn at random. n_sample_images / positions: the images (a random draw,
-    independent of the first), and the random positions per
+    drawn at random. n_sample_images / positions: the images (the first of
+    the same random order, so the smaller set lies inside the larger), and
+    the random positions per
     image in a conv layer, whose activations are kept for mutual information
     and sparse prediction (the first half of the images fit the lasso, the
     second half score it). mi_bins: bins per unit, the zero bin included.
@@ -89,64 +96,60 @@ class StudyConfig:
     seed: int = 0
     batch_size: int = 100
 
+    def __post_init__(self):
+        if isinstance(self.layers, str) or not isinstance(self.layers, (tuple, list)):
+            raise TypeError(
+                f"config.layers must be a tuple of layer names, got {self.layers!r}"
+            )
+        if not self.layers or len(set(self.layers)) != len(self.layers):
+            raise ValueError(
+                f"config.layers must name distinct layers, at least one, got {list(self.layers)}"
+            )
+        for name, low in (
+            ("n_images", 2),
+            ("n_sample_images", 2),
+            ("positions", 1),
+            ("mi_bins", 2),
+            ("cluster_size", 1),
+            ("batch_size", 1),
+            ("seed", 0),
+        ):
+            check_positive_int(f"config.{name}", getattr(self, name), minimum=low)
+        alphas = np.asarray(self.alphas, dtype=float)
+        if (
+            alphas.ndim != 1
+            or alphas.size == 0
+            or not np.all(np.isfinite(alphas))
+            or np.any(alphas < 0)
+        ):
+            raise ValueError(
+                f"config.alphas must be a non-empty sequence of finite alphas >= 0, got {self.alphas!r}"
+            )
+        if not 0 < self.unique_threshold <= 1:
+            raise ValueError(
+                f"config.unique_threshold must be in (0, 1], got {self.unique_threshold!r}"
+            )
+        object.__setattr__(self, "layers", tuple(self.layers))
+        object.__setattr__(self, "alphas", tuple(float(a) for a in alphas))
+
     def to_dict(self):
         d = dataclasses.asdict(self)
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
 # ---------------------------------------------------------------------------
-# receptive fields and image patches
-
-
-def receptive_field(net, layer):
-    """(size, stride, offset) of one unit of ``layer`` in input pixels.
-
-    Unit (h, w) of the layer sees the input rows offset + h * stride ...
-    offset + h * stride + size - 1 (the same for columns; the window may
-    reach past the image, into the padding). Walks the conv and pool layers
-    up to ``layer``: each window k with stride s and padding p grows the
-    field by (k - 1) * jump and multiplies the jump by s.
-    """
-    size, jump, offset = 1, 1, 0
-    for lay in net.layers:
-        window = getattr(lay, "size", None)  # pools
-        if "weight" in getattr(lay, "params", {}) and lay.params["weight"].ndim == 4:
-            window = lay.params["weight"].shape[2]
-        if window is not None and hasattr(lay, "stride"):
-            k = window[0] if isinstance(window, tuple) else window
-            size += (k - 1) * jump
-            offset -= lay.pad[0] * jump
-            jump *= lay.stride[0]
-        if lay.name == layer:
-            return size, jump, offset
-    raise ValueError(f"layer {layer!r} is not a layer of {net.layer_names}")
-
-
-def _cut(images, index, h, w, field):
-    """(3, size, size) uint8 patch of images[index] under unit (h, w); outside is grey."""
-    size, jump, offset = field
-    top, left = offset + h * jump, offset + w * jump
-    _, _, H, W = images.shape
-    patch = np.full((3, size, size), 128, dtype=np.uint8)
-    r0, c0 = max(top, 0), max(left, 0)
-    r1, c1 = min(top + size, H), min(left + size, W)
-    patch[:, r0 - top : r1 - top, c0 - left : c1 - left] = images[
-        index, :, r0:r1, c0:c1
-    ]
-    return patch
-
-
-def _top_patches(images, peak, where, unit, field, shape, k=9):
-    """(k, 3, size, size) patches of the k images where ``unit`` peaks highest."""
-    best = np.argsort(-peak[:, unit], kind="stable")[:k]
-    _, W = shape
-    return np.stack(
-        [_cut(images, i, *divmod(int(where[i, unit]), W), field) for i in best]
-    )
-
-
-# ---------------------------------------------------------------------------
 # the steps
+
+
+def read_npz(path):
+    """{name: array} of an analysis npz file (no pickles); a damaged one is named."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(
+            f"{path}: damaged or unreadable ({e}); delete it to redo the step"
+        ) from e
 
 
 class _Folder:
@@ -159,8 +162,7 @@ class _Folder:
         return all((self.path / n).exists() for n in names)
 
     def write_json(self, name, obj):
-        with atomic_write(self.path / name, "w") as f:
-            json.dump(obj, f, indent=1)
+        write_json(self.path / name, obj)
 
     def write_npz(self, name, **arrays):
         with atomic_write(self.path / name, "wb") as f:
@@ -173,6 +175,9 @@ class _Folder:
             raise ValueError(
                 f"{self.path / name}: damaged JSON ({e}); delete it to redo the step"
             ) from e
+
+    def read_npz(self, name):
+        return read_npz(self.path / name)
 
 
 def _pairs(n):
@@ -206,22 +211,25 @@ def _statistics(nets, images, config, folder, reporter):
             s.save(folder.path / f"stats/{layer}-{i}-{j}.npz")
 
 
-def _samples(nets, images, config, rng, reporter):
-    """Step 2's input: activations of nets 0 and 1 at sampled positions, and per-image peaks.
+def _samples(nets, images, layers, rngs, batch_size, positions, reporter):
+    """Activations of nets 0 and 1 at sampled positions, and each image's peaks.
 
-    Returns {layer: (A, B, peaks)} with A, B (S, U) float32 samples (the
-    same images and positions for both nets, ordered by image) and peaks
-    (peak value, peak position) per net, each (n_images, U), for the patches.
+    rngs: {layer: Generator} drawing that layer's positions (a generator per
+    layer, so a layer's samples do not depend on which other layers are
+    computed in the same pass). Returns {layer: (A, B, peaks, width)}: A, B
+    (S, U) float32 samples, the same images and positions for both nets,
+    ordered by image (up to ``positions`` random positions per image in a
+    conv layer, one sample per image in an fc layer); peaks, per net,
+    (peak value, flat peak position) each (n_images, U), None for an fc
+    layer; width the layer's W, to unravel the positions.
     """
     kept = {
-        layer: {"a": [], "b": [], "peak": ([], []), "where": ([], [])}
-        for layer in config.layers
+        layer: {"a": [], "b": [], "peak": ([], []), "where": ([], []), "width": None}
+        for layer in layers
     }
-    for start in range(0, len(images), config.batch_size):
-        batch = images[start : start + config.batch_size]
-        acts = [
-            net.activations(net.preprocess(batch), config.layers) for net in nets[:2]
-        ]
+    for start in range(0, len(images), batch_size):
+        batch = images[start : start + batch_size]
+        acts = [net.activations(net.preprocess(batch), layers) for net in nets[:2]]
         for layer, k in kept.items():
             a, b = acts[0][layer], acts[1][layer]
             if a.ndim == 2:  # an fc layer: one sample per image
@@ -229,8 +237,12 @@ def _samples(nets, images, config, rng, reporter):
                 k["b"].append(b)
                 continue
             N, U, H, W = a.shape
-            P = min(config.positions, H * W)
-            idx = np.argsort(rng.random((N, H * W)), axis=1)[:, :P, None]  # (N, P, 1)
+            k["width"] = W
+            P = min(positions, H * W)
+            # P distinct positions per image, the same for both nets
+            idx = np.argsort(rngs[layer].random((N, H * W)), axis=1)[
+                :, :P, None
+            ]  # (N, P, 1)
             for net, x in enumerate((a, b)):
                 flat = x.reshape(N, U, H * W).transpose(0, 2, 1)  # (N, HW, U)
                 k["ab"[net]].append(
@@ -250,6 +262,7 @@ def _samples(nets, images, config, rng, reporter):
             [(cat(p), cat(w)) for p, w in zip(k["peak"], k["where"])]
             if k["peak"][0]
             else None,
+            k["width"],
         )
         for layer, k in kept.items()
     }
@@ -282,24 +295,35 @@ def _one_to_one(layer, n_nets, config, folder):
         for key in ("semi", "bipartite", "unique_share_a")
     }
     for key in ("semi", "bipartite"):
-        values = [p[key] for p in pairs.values()]
-        summary[key + "_min"], summary[key + "_max"] = min(values), max(values)
+        values = np.array([p[key] for p in pairs.values()])
+        finite = values[np.isfinite(values)]  # NaN: a pair whose layer is all dead
+        low, high = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+        summary[key + "_min"], summary[key + "_max"] = float(low), float(high)
     return pairs, summary, first, first_stats
 
 
 def _mi_comparison(A, B, config):
-    """Section 3's check: do matchings on mutual information pick the correlation's partners?"""
-    _, mi_corrected = mutual_information_matrix(
-        A, B, config.mi_bins
-    )  # (plug-in, corrected)
+    """Section 3's check: do matchings on mutual information pick the correlation's partners?
+
+    Both similarities on the same samples; a dead unit (constant on them)
+    has NaN correlations, and its MI row or column is set to NaN too, so it
+    is no one's partner and stays out of the means, as in the correlations.
+    """
+    _, mi = mutual_information_matrix(A, B, config.mi_bins)  # (plug-in, corrected)
     corr = correlation(A, B)
-    semi, bipartite = partner_agreement(mi_corrected, corr)
+    dead_a, dead_b = np.isnan(corr).all(axis=1), np.isnan(corr).all(axis=0)
+    mi[dead_a, :] = np.nan
+    mi[:, dead_b] = np.nan
+    semi, bipartite = partner_agreement(mi, corr)
+    best = np.full(mi.shape[0], np.nan)
+    if (~dead_b).any():
+        best[~dead_a] = mi[np.ix_(~dead_a, ~dead_b)].max(axis=1)
     return {
         "samples": int(A.shape[0]),
         "agreement_semi": semi,
         "agreement_bipartite": bipartite,
-        "mean_best_mi": _mean(np.max(mi_corrected, axis=1)),
-    }, mi_corrected
+        "mean_best_mi": _mean(best),
+    }, mi
 
 
 def _sparse(A, B, n_images, order, config):
@@ -346,15 +370,17 @@ def _many_to_many(s, config):
             "mixed": int(ss.shared.sum()),
             "largest": int(max(sizes)),
         }
-        orders[name] = (ss.order, np.cumsum(sizes)[:-1])
+        # block lines after every cluster, the last one too when dead units follow
+        bounds = np.cumsum(sizes)
+        orders[name] = (ss.order, bounds[bounds < len(ss.order)])
     return out, orders
 
 
 def _layer(layer, nets, images, samples, config, folder, reporter):
-    """Steps 2-4 for one layer; writes <layer>.json and <layer>.npz."""
+    """Steps 2-4 for one layer; writes <layer>.npz (and patches), then <layer>.json."""
     reporter.info(f"{layer}: matching, mutual information, sparse prediction, clusters")
     pairs, summary, al, s = _one_to_one(layer, len(nets), config, folder)
-    A, B, peaks = samples[layer]
+    A, B, peaks, width = samples[layer]
     mi, mi_matrix = _mi_comparison(A, B, config)
     sparse, sp = _sparse(A, B, config.n_sample_images, al.bipartite_ab, config)
     spectral, orders = _many_to_many(s, config)
@@ -390,45 +416,63 @@ def _layer(layer, nets, images, samples, config, folder, reporter):
         cluster_bounds_fixed=orders["fixed"][1],
     )
     if config.patches and peaks is not None:
-        _patches(layer, nets, images, peaks, al, folder)
+        _patches(layer, nets[0], images, peaks, width, al, folder)
     folder.write_json(f"{layer}.json", result)  # last: its presence marks the step done
 
 
-def _patches(layer, nets, images, peaks, al, folder, n_pairs=3):
-    """Top-9 patches of the n_pairs best and worst bipartite pairs (nets 0, 1)."""
+def _patches(layer, net, images, peaks, width, al, folder, n_pairs=3):
+    """Top-9 patches of the n_pairs best and worst bipartite pairs (nets 0, 1).
+
+    Fewer pairs when the layer has fewer than 2 * n_pairs live pairs; none
+    (no file) when it has none.
+    """
     live = np.flatnonzero(np.isfinite(al.bipartite_corr))
+    if live.size == 0:
+        return
     ranked = live[np.argsort(-al.bipartite_corr[live], kind="stable")]
-    chosen = np.concatenate((ranked[:n_pairs], ranked[-n_pairs:]))
-    field = receptive_field(nets[0], layer)
-    H, W = nets[0].activations(nets[0].preprocess(images[:1]), [layer])[layer].shape[2:]
-    patches_a, patches_b = [], []
-    for u in chosen:
-        v = al.bipartite_ab[u]
-        patches_a.append(_top_patches(images, *peaks[0], u, field, (H, W)))
-        patches_b.append(_top_patches(images, *peaks[1], v, field, (H, W)))
+    chosen = (
+        ranked
+        if ranked.size <= 2 * n_pairs
+        else np.r_[ranked[:n_pairs], ranked[-n_pairs:]]
+    )
+    field = receptive_field(net, layer)
     folder.write_npz(
         f"patches-{layer}.npz",
         units_a=chosen,
         units_b=al.bipartite_ab[chosen],
         corr=al.bipartite_corr[chosen],
-        patches_a=np.stack(patches_a),
-        patches_b=np.stack(patches_b),
+        patches_a=np.stack(
+            [top_patches(images, *peaks[0], u, field, width) for u in chosen]
+        ),
+        patches_b=np.stack(
+            [
+                top_patches(images, *peaks[1], al.bipartite_ab[u], field, width)
+                for u in chosen
+            ]
+        ),
     )
 
 
 def _check_config(folder, record):
     """Refuse to mix results: the folder's study.json must describe this very study."""
-    if folder.has("study.json"):
-        found = folder.read_json("study.json")
-        if {k: found.get(k) for k in ("config", "nets")} != {
-            k: record[k] for k in ("config", "nets")
-        }:
-            raise ValueError(
-                f"{folder.path} holds the analyses of another study "
-                f"({folder.path / 'study.json'}); choose another folder or delete it"
-            )
-    else:
+    if not folder.has("study.json"):
         folder.write_json("study.json", record)
+        return
+    found = folder.read_json("study.json")
+    differ = [
+        k for k in ("config", "arch", "weights", "images") if found.get(k) != record[k]
+    ]
+    if differ:
+        raise ValueError(
+            f"{folder.path} holds the analyses of another study: its {', '.join(differ)} "
+            f"differ from this one's ({folder.path / 'study.json'}); choose another "
+            "folder or delete it"
+        )
+
+
+def _digest(net):
+    """A short digest of a net's weights (every parameter, in order)."""
+    return array_digest(*net.params().values())
 
 
 def analyze(nets, images, config, out, nets_info=None, reporter=None):
@@ -437,15 +481,18 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
     Parameters
     ----------
     nets : list of Net (at least two), trained alike but for the seed
-    images : (N, 3, 32, 32) uint8 test images; config.n_images of them,
-        drawn at random (config.seed), feed the statistics, and another
-        random draw of config.n_sample_images the samples (first half: the
+    images : (N, 3, 32, 32) uint8 test images, put in a random order
+        (config.seed): the first config.n_images feed the statistics, the
+        first config.n_sample_images the samples (first half of those: the
         lasso's fit, second half: its score)
     config : StudyConfig
     out : folder of the analysis files; created, resumed when it holds
         part of this very study
-    nets_info : list of dicts (one per net: seed, accuracy, ...) recorded in
-        study.json for the report
+    nets_info : list of dicts (one per net: seed, test_accuracy, ...)
+        recorded in study.json for the report
+
+    A folder already holding part of a study is resumed only when its
+    configuration, architecture, weights and images are this call's.
 
     Returns
     -------
@@ -467,10 +514,20 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
     reporter = silent(reporter)
     folder = _Folder(out)
     folder.path.mkdir(parents=True, exist_ok=True)
+    # Random subsets, not the first images: a data set stored class by class
+    # (an image folder) would otherwise give the statistics a few classes
+    # only, and the lasso's two halves different classes. One generator picks
+    # the images, one per layer draws its positions.
+    pick, *per_layer = np.random.SeedSequence(config.seed).spawn(1 + len(config.layers))
+    shuffled = np.random.default_rng(pick).permutation(len(images))
+    stats_images = images[np.sort(shuffled[: config.n_images])]
+    sample_images = images[shuffled[: config.n_sample_images]]
     record = {
         "config": config.to_dict(),
-        "nets": nets_info or [{"index": k} for k in range(len(nets))],
+        "nets": nets_info or [{"seed": None} for _ in nets],
         "arch": nets[0].arch,
+        "weights": [_digest(net) for net in nets],
+        "images": array_digest(stats_images, sample_images),
         "version": __version__,
     }
     _check_config(folder, record)
@@ -480,36 +537,31 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
             layer=np.array(nets[0].layers[0].name),
             **{f"net{k}": nets[k].layers[0].params["weight"] for k in (0, 1)},
         )
-    # Random subsets, not the first images: a data set stored class by class
-    # (an image folder) would otherwise give the statistics a few classes
-    # only, and the lasso's two halves different classes.
-    pick_rng, position_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(2)
-    )
-    shuffled = pick_rng.permutation(len(images))
-    _statistics(
-        nets, images[np.sort(shuffled[: config.n_images])], config, folder, reporter
-    )
+    _statistics(nets, stats_images, config, folder, reporter)
     todo = [layer for layer in config.layers if not folder.has(f"{layer}.json")]
     if todo:
-        sample_images = images[shuffled[: config.n_sample_images]]
+        rngs = {
+            layer: np.random.default_rng(seq)
+            for layer, seq in zip(config.layers, per_layer)
+        }
         samples = _samples(
             nets,
             sample_images,
-            dataclasses.replace(config, layers=tuple(todo)),
-            position_rng,
+            todo,
+            rngs,
+            config.batch_size,
+            config.positions,
             reporter,
         )
         for layer in todo:
             _layer(layer, nets, sample_images, samples, config, folder, reporter)
-            del samples[layer]
+            del samples[
+                layer
+            ]  # frees the layer's samples (the paper preset: ~150 MB each)
     return folder.path
 
 
 def load_layer(folder, layer):
     """(numbers, arrays) of one analysed layer: the <layer>.json dict and the <layer>.npz arrays."""
     folder = _Folder(folder)
-    numbers = folder.read_json(f"{layer}.json")
-    with np.load(folder.path / f"{layer}.npz", allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    return numbers, arrays
+    return folder.read_json(f"{layer}.json"), folder.read_npz(f"{layer}.npz")

@@ -163,6 +163,10 @@ def test_csv_tables_hold_the_summary_numbers(run):
 
 def test_report_without_patches_says_how_to_draw_them(run, tmp_path):
     out = tmp_path / "plain"
+    write_report(run / "analysis", out, patches=True)
+    assert list((out / "figures").glob("patches-*"))
+    # Regression: a second report without patches into the same folder kept the
+    # first one's patch figures (pixels of the data set) on disk.
     write_report(run / "analysis", out, patches=False)
     page = _parse(out / "index.html")
     assert not [s for s in page.images if "patches" in s]
@@ -210,6 +214,49 @@ def test_analyze_and_report_commands_rerun_one_step(run, tmp_path, capsys):
     assert (tmp_path / "r" / "figures" / "curves-conv3.png").exists()
 
 
+def test_report_of_an_analysis_without_nets_info(tmp_path):
+    """Regression: analyze() without nets_info recorded no seeds, and the report raised KeyError."""
+    from convlearn.datasets import synthetic
+    from convlearn.nn.model import build
+    from convlearn.study import StudyConfig, analyze
+
+    images = synthetic(10, 60, seed=1).x_test
+    nets = [build("tiny", seed=s) for s in (0, 1)]
+    config = StudyConfig(
+        layers=("conv2",), n_images=60, n_sample_images=40, positions=4
+    )
+    analyze(nets, images, config, tmp_path / "a")
+    index = write_report(tmp_path / "a", tmp_path / "r")
+    page = _parse(index)
+    assert page.images and "n/a" in index.read_text()
+
+
+def test_demo_on_a_small_image_folder(tmp_path, capsys):
+    """Regression: the small preset cut every data set to 6,000 / 2,000 images, which a
+    small image folder cannot give; real data is now used whole."""
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("test", 3)):
+        for c in range(10):
+            folder = tmp_path / "images" / split / f"class{c}"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                pixels = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    argv = [
+        "--data",
+        str(tmp_path / "images"),
+        "--out",
+        str(tmp_path / "r"),
+        "--epochs",
+        "1",
+        "--quiet",
+    ]
+    assert demo.main(argv) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["study"]["config"]["n_images"] == 30  # every test image
+    assert "the report:" in capsys.readouterr().out
+
+
 def test_report_of_a_missing_or_partial_analysis(run, tmp_path, capsys):
     with pytest.raises(ValueError, match="holds no study.json"):
         write_report(tmp_path, tmp_path / "r")
@@ -217,6 +264,10 @@ def test_report_of_a_missing_or_partial_analysis(run, tmp_path, capsys):
     shutil.copytree(run / "analysis", partial)
     (partial / "conv2.json").unlink()
     with pytest.raises(ValueError, match=r"no results for layers \['conv2'\]"):
+        write_report(partial, tmp_path / "r")
+    shutil.copy(run / "analysis" / "conv2.json", partial / "conv2.json")
+    (partial / "conv1.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ValueError, match="conv1.npz: damaged or unreadable"):
         write_report(partial, tmp_path / "r")
     (partial / "study.json").write_text("[1, 2")
     with pytest.raises(ValueError, match="study.json: not a convlearn study record"):
@@ -344,7 +395,9 @@ def test_committed_report_is_whole_small_and_pixel_free():
     page = _parse(RESULTS / "index.html")
     summary = json.loads((RESULTS / "summary.json").read_text())
     assert summary["patches_included"] is False
-    assert set(page.images) == {f"figures/{p.name}" for p in (RESULTS / "figures").iterdir()}
+    assert set(page.images) == {
+        f"figures/{p.name}" for p in (RESULTS / "figures").iterdir()
+    }
     for src in page.images:
         with Image.open(RESULTS / src) as im:
             im.load()
@@ -352,9 +405,19 @@ def test_committed_report_is_whole_small_and_pixel_free():
         assert text == format_number(_lookup(summary, key), fmt), key
     study = summary["study"]
     assert study["arch"] == "paper" and len(study["nets"]) == 4
-    assert study["config"]["layers"] == ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
+    assert study["config"]["layers"] == [
+        "conv1",
+        "conv2",
+        "conv3",
+        "conv4",
+        "conv5",
+        "fc6",
+        "fc7",
+    ]
     for net in study["nets"]:  # the accuracies the nets' own histories record
-        history = json.loads((RESULTS / "nets" / f"net-{net['seed']}.history.json").read_text())
+        history = json.loads(
+            (RESULTS / "nets" / f"net-{net['seed']}.history.json").read_text()
+        )
         assert net["test_accuracy"] == history["history"][-1]["test_accuracy"]
     assert len(summary["layers"]["conv1"]["pairs"]) == 6
 
@@ -365,13 +428,22 @@ def test_readme_results_tables_match_the_committed_summary():
     layers = json.loads((RESULTS / "summary.json").read_text())["layers"]
     for layer, v in layers.items():
         m = v["mean_over_pairs"]
-        row = next(r for r in readme.splitlines() if r.startswith(f"| {layer} | {v['units']} | "))
+        row = next(
+            r
+            for r in readme.splitlines()
+            if r.startswith(f"| {layer} | {v['units']} | ")
+        )
         assert f"{m['semi']:.3f} ({m['semi_min']:.2f}-{m['semi_max']:.2f})" in row
-        assert f"{m['bipartite']:.3f} ({m['bipartite_min']:.2f}-{m['bipartite_max']:.2f})" in row
+        assert (
+            f"{m['bipartite']:.3f} ({m['bipartite_min']:.2f}-{m['bipartite_max']:.2f})"
+            in row
+        )
         assert f"{m['unique_share_a']:.0%}" in row
         mi = v["mi"]
         assert f"{mi['agreement_semi']:.0%} / {mi['agreement_bipartite']:.0%}" in row
         sp = v["sparse"]
         row = next(r for r in readme.splitlines() if r.startswith(f"| {layer} ("))
-        cells = [f"{e:.3f} / {n:.1f}" for e, n in zip(sp["mean_nmse"], sp["mean_nonzeros"])]
+        cells = [
+            f"{e:.3f} / {n:.1f}" for e, n in zip(sp["mean_nmse"], sp["mean_nonzeros"])
+        ]
         assert row.split(" | ")[1:] == cells[:-1] + [cells[-1] + " |"]

@@ -10,7 +10,8 @@ from convlearn import study
 from convlearn.analysis.stats import correlation
 from convlearn.datasets import synthetic
 from convlearn.nn.model import build
-from convlearn.study import StudyConfig, analyze, load_layer, receptive_field
+from convlearn.patches import cut_patch, receptive_field
+from convlearn.study import StudyConfig, analyze, load_layer
 
 LAYERS = ("conv1", "fc4")
 
@@ -41,61 +42,6 @@ def done(nets, images, tmp_path_factory):
 def _unit_samples(net, images, layer):
     a = net.activations(net.preprocess(images), [layer])[layer]
     return a if a.ndim == 2 else a.transpose(0, 2, 3, 1).reshape(-1, a.shape[1])
-
-
-@pytest.mark.parametrize(
-    "arch, layer, expected",
-    [
-        ("paper", "conv1", (5, 1, -2)),
-        ("paper", "conv2", (15, 2, -6)),
-        ("paper", "conv3", (27, 4, -10)),
-        ("paper", "conv5", (43, 4, -18)),
-        ("small", "conv3", (35, 4, -14)),
-        ("tiny", "conv2", (8, 2, -3)),
-    ],
-)
-def test_receptive_field_values(arch, layer, expected):
-    assert receptive_field(build(arch), layer) == expected
-
-
-@pytest.mark.parametrize(
-    "arch, layer, h, w",
-    [("paper", "conv2", 7, 4), ("paper", "conv3", 0, 6), ("small", "conv2", 3, 0)],
-)
-def test_receptive_field_matches_perturbation(arch, layer, h, w):
-    """Brute force: the input pixels whose change moves unit (h, w) span exactly its field."""
-    net = build(arch, seed=0)
-    rng = np.random.default_rng(0)
-    x0 = rng.standard_normal((1, 3, 32, 32)).astype(np.float32)
-    base = net.activations(x0, [layer])[layer][0, :, h, w]
-    moved = np.zeros((32, 32), bool)
-    for sign in (10.0, -10.0):
-        X = np.repeat(x0, 1024, axis=0)
-        X.reshape(1024, 3, 1024)[np.arange(1024), :, np.arange(1024)] += sign
-        acts = net.activations(X, [layer])[layer][
-            :, :, h, w
-        ]  # (1024 perturbed pixels, U)
-        moved |= (np.abs(acts - base) > 1e-5).any(axis=1).reshape(32, 32)
-    rows, cols = np.flatnonzero(moved.any(axis=1)), np.flatnonzero(moved.any(axis=0))
-    size, jump, offset = receptive_field(net, layer)
-    top, left = offset + h * jump, offset + w * jump
-    assert (rows.min(), rows.max()) == (max(top, 0), min(top + size - 1, 31))
-    assert (cols.min(), cols.max()) == (max(left, 0), min(left + size - 1, 31))
-
-
-def test_receptive_field_unknown_layer():
-    with pytest.raises(ValueError, match="'conv9' is not a layer"):
-        receptive_field(build("tiny"), "conv9")
-
-
-def test_cut_pads_outside_the_image_with_grey():
-    images = np.arange(2 * 3 * 8 * 8, dtype=np.uint8).reshape(2, 3, 8, 8)
-    inside = study._cut(images, 1, 3, 3, (3, 1, -1))
-    np.testing.assert_array_equal(inside, images[1, :, 2:5, 2:5])
-    corner = study._cut(images, 0, 0, 0, (5, 1, -2))
-    assert corner.shape == (3, 5, 5)
-    assert (corner[:, :2, :] == 128).all() and (corner[:, :, :2] == 128).all()
-    np.testing.assert_array_equal(corner[:, 2:, 2:], images[0, :, :3, :3])
 
 
 def test_one_to_one_numbers_match_direct_computation(nets, images, done):
@@ -181,59 +127,135 @@ def test_top_patch_is_the_crop_at_the_strongest_response(nets, images, tmp_path)
     field = receptive_field(nets[0], "conv1")
     for k, u in enumerate(units):
         i, h, w = np.unravel_index(np.argmax(acts[:, u]), acts[:, u].shape)
-        np.testing.assert_array_equal(patches[k, 0], study._cut(images, i, h, w, field))
+        np.testing.assert_array_equal(patches[k, 0], cut_patch(images, i, h, w, field))
     assert patches.shape[:3] == (6, 9, 3)
 
 
+@pytest.mark.parametrize("stop_at", ["conv2", "fc4"])
 def test_analyze_resumes_after_an_interruption(
-    nets, images, done, tmp_path, monkeypatch
+    nets, images, tmp_path_factory, monkeypatch, stop_at
 ):
+    """Killed in a layer's step, run again: the finished steps are kept, the result is the
+    same as an uninterrupted run's. Regression: all layers drew their positions from one
+    generator, so a resumed conv2 got other positions (and other numbers) than a full run."""
+    layers = ("conv1", "conv2", "fc4")
+    info = [{"seed": s} for s in range(3)]
+    whole = tmp_path_factory.mktemp("whole")
+    analyze(nets, images, _config(layers=layers), whole, info)
     calls = []
     real = study._layer
 
     def interrupted(layer, *args):
         calls.append(layer)
-        if layer == "fc4" and len(calls) == 2:
+        if layer == stop_at and calls.count(layer) == 1:
             raise KeyboardInterrupt
         return real(layer, *args)
 
     monkeypatch.setattr(study, "_layer", interrupted)
-    info = [{"seed": s} for s in range(3)]
+    resumed = tmp_path_factory.mktemp("resumed")
     with pytest.raises(KeyboardInterrupt):
-        analyze(nets, images, _config(), tmp_path, info)
-    assert (tmp_path / "conv1.json").exists() and not (tmp_path / "fc4.json").exists()
+        analyze(nets, images, _config(layers=layers), resumed, info)
+    assert not (resumed / f"{stop_at}.json").exists()
 
     def no_statistics(*args, **kw):
         raise AssertionError("the statistics were computed again")
 
     monkeypatch.setattr(study, "collect_stats", no_statistics)
-    analyze(nets, images, _config(), tmp_path, info)
-    assert calls == ["conv1", "fc4", "fc4"]  # conv1 was not redone
-    for layer in LAYERS:
-        assert json.loads((tmp_path / f"{layer}.json").read_text()) == json.loads(
-            (done / f"{layer}.json").read_text()
+    analyze(nets, images, _config(layers=layers), resumed, info)
+    done_before = layers[: layers.index(stop_at)]
+    assert calls == [*done_before, stop_at, *layers[layers.index(stop_at) :]]
+    for layer in layers:
+        assert json.loads((resumed / f"{layer}.json").read_text()) == json.loads(
+            (whole / f"{layer}.json").read_text()
         )
 
 
 def test_analyze_refuses_another_studys_folder(nets, images, done):
-    with pytest.raises(ValueError, match="another study"):
-        analyze(
-            nets, images, _config(positions=4), done, [{"seed": s} for s in range(3)]
-        )
+    info = [{"seed": s} for s in range(3)]
+    with pytest.raises(ValueError, match="another study: its config differ"):
+        analyze(nets, images, _config(positions=4), done, info)
+    with pytest.raises(ValueError, match="another study: its weights differ"):
+        analyze([nets[0], nets[2], nets[1]], images, _config(), done, info)
+    with pytest.raises(ValueError, match="another study: its images differ"):
+        analyze(nets, images[::-1].copy(), _config(), done, info)
 
 
 @pytest.mark.parametrize(
     "kw, match",
     [
-        (dict(layers=("conv7",)), "config.layers must name layers"),
-        (dict(layers=()), "config.layers must name layers"),
-        (dict(n_images=241), "config.n_images must be between 2 and the 240"),
-        (dict(n_sample_images=1), "config.n_sample_images must be between 2"),
+        ({"layers": ("conv7",)}, "config.layers must name layers"),
+        ({"n_images": 241}, "config.n_images must be between 2 and the 240"),
     ],
 )
 def test_analyze_bad_config(nets, images, tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):
         analyze(nets, images, _config(**kw), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "kw, error, match",
+    [
+        (
+            {"layers": ()},
+            ValueError,
+            "config.layers must name distinct layers, at least one",
+        ),
+        ({"layers": ("conv1", "conv1")}, ValueError, "distinct layers"),
+        ({"layers": "conv1"}, TypeError, "config.layers must be a tuple"),
+        (
+            {"n_sample_images": 1},
+            ValueError,
+            "config.n_sample_images must be an integer >= 2",
+        ),
+        (
+            {"positions": 0},
+            ValueError,
+            "config.positions must be an integer >= 1, got 0",
+        ),
+        ({"mi_bins": 1}, ValueError, "config.mi_bins must be an integer >= 2"),
+        (
+            {"cluster_size": 0},
+            ValueError,
+            "config.cluster_size must be an integer >= 1",
+        ),
+        ({"seed": -1}, ValueError, "config.seed must be an integer >= 0"),
+        ({"alphas": ()}, ValueError, "config.alphas must be a non-empty"),
+        ({"alphas": (0.1, -1.0)}, ValueError, "alphas >= 0"),
+        (
+            {"unique_threshold": 0.0},
+            ValueError,
+            r"config.unique_threshold must be in \(0, 1\]",
+        ),
+    ],
+)
+def test_study_config_checks_every_field(kw, error, match):
+    with pytest.raises(error, match=match):
+        _config(**kw)
+
+
+def test_study_config_normalises_sequences():
+    cfg = _config(layers=["conv1"], alphas=[0, 1])
+    assert cfg.layers == ("conv1",) and cfg.alphas == (0.0, 1.0)
+    assert cfg.to_dict()["layers"] == ["conv1"]
+
+
+def test_dead_units_stay_out_of_clusters_and_mutual_information(done):
+    numbers, arrays = load_layer(done, "fc4")
+    dead_a, dead_b = (
+        numbers["pairs"]["0-1"]["dead_a"],
+        numbers["pairs"]["0-1"]["dead_b"],
+    )
+    assert dead_a > 0  # these random nets have silent fc4 units
+    total = 2 * numbers["units"]
+    bounds = arrays["cluster_bounds_fixed"]
+    # a line after the last cluster, before the dead units at the end
+    assert (
+        bounds[-1] == total - dead_a - dead_b
+        and len(bounds) == numbers["spectral"]["fixed"]["n_clusters"]
+    )
+    mi = arrays["mi"]
+    assert np.isnan(mi).all(axis=1).sum() >= dead_a  # a dead unit has no MI partner
+    assert np.isfinite(numbers["mi"]["mean_best_mi"])
 
 
 def test_analyze_needs_two_nets(nets, images, tmp_path):
