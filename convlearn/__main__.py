@@ -158,7 +158,20 @@ def _add_analyze(sub):
     p.add_argument(
         "--data",
         default=None,
-        help="the data set the nets were trained on (default: synthetic)",
+        help="the data set the nets were trained on, checked against their histories "
+        "(default: the synthetic set)",
+    )
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="the first N training images, as given to 'train' (the synthetic set's size)",
+    )
+    p.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="the first N test images, as given to 'train'",
     )
     p.add_argument(
         "--out", default="analysis", help="analysis folder (default ./analysis)"
@@ -191,27 +204,47 @@ def _add_analyze(sub):
         "--no-patches", action="store_true", help="do not keep image patches"
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of the sampling and the clustering"
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the sampling and the clustering (default 0)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def _analyze(args):
-    from .runs import describe_seeds, load_seeds, open_dataset
-    from .study import StudyConfig, analyze
+    from .runs import data_digest, describe_seeds, load_seeds, net_paths, open_dataset
+    from .study import StudyConfig, analysable_layers, analyze, check_layers
 
+    if len(set(args.seeds)) != len(args.seeds) or len(args.seeds) < 2:
+        raise ValueError(
+            f"--seeds must name at least two distinct nets, got {args.seeds}"
+        )
+    missing = [s for s in args.seeds if not net_paths(args.runs, s)[0].is_file()]
+    if missing:
+        raise ValueError(
+            f"--runs {args.runs} holds no trained net for seeds {missing} (looked for "
+            f"{net_paths(args.runs, missing[0])[0]}); train them with 'python -m convlearn "
+            "train', or pass the --runs and --seeds of your run"
+        )
     reporter = Reporter(enabled=not args.quiet)
     nets = list(load_seeds(args.runs, args.seeds).values())
-    data = open_dataset(args.data, reporter=reporter)
-    layers = (
-        args.layers
-        or [name for name in nets[0].layer_names if name.startswith(("conv", "fc"))][
-            :-1
-        ]
-    )  # the last fc layer is the logits, before any ReLU
+    info = describe_seeds(args.runs, args.seeds)
+    data = open_dataset(args.data, args.n_train, args.n_test, reporter=reporter)
+    digest = data_digest(data)
+    other = [n["seed"] for n in info if n["data"] not in (None, digest)]
+    if other:
+        raise ValueError(
+            f"the nets of seeds {other} were trained on another data set than this one "
+            f"(--data {args.data or '(none: the synthetic set)'}, --n-train {args.n_train}, "
+            f"--n-test {args.n_test}): pass the options they were trained with (the demo's "
+            "small preset: no --data, --n-train 6000 --n-test 2000)"
+        )
+    layers = tuple(args.layers or analysable_layers(nets[0]))
+    check_layers(nets[0], layers, "--layers")
     n_test = len(data.x_test)
     config = StudyConfig(
-        layers=tuple(layers),
+        layers=layers,
         n_images=min(args.images, n_test),
         n_sample_images=min(args.sample_images, n_test),
         positions=args.positions,
@@ -223,7 +256,7 @@ def _analyze(args):
         data.x_test,
         config,
         args.out,
-        describe_seeds(args.runs, args.seeds),
+        info,
         reporter,
     )
     print(

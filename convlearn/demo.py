@@ -1,4 +1,4 @@
-"""``python -m convlearn.demo``: the whole study, from training to the report.
+"""python -m convlearn.demo: the whole study, from training to the report.
 
 Trains (or reuses) several nets that differ only in their seed, runs every
 analysis of Li et al. (2016) on their units (correlations, semi-matching and
@@ -8,7 +8,7 @@ clustering) and writes OUT/index.html, OUT/summary.json and OUT/tables/.
 With no arguments: two "small" nets on the embedded synthetic data, a few
 minutes on two cores. ``--preset paper --data PATH`` is the full study on
 CIFAR-10: four nets of the reference architecture, every conv and fc layer,
-all pairs (about 95 minutes of training on two cores, then about 15 of
+all pairs (about 95 minutes of training on two cores, then under 2 of
 analysis). Run the same command again after an interruption: training
 resumes from the last finished epoch and the analysis from its last step.
 """
@@ -98,7 +98,7 @@ def _parse(argv):
     p.add_argument(
         "--layers",
         nargs="+",
-        help="layers to analyse (default: every conv and fc layer)",
+        help="conv and fc layers to analyse (default: all of them before the classifier)",
     )
     p.add_argument(
         "--seed",
@@ -109,7 +109,8 @@ def _parse(argv):
     p.add_argument(
         "--images",
         type=int,
-        help="test images behind the correlations (default: the preset's)",
+        help="test images behind the correlations (default: the preset's, 2000 or 10000; "
+        "at most the test set)",
     )
     p.add_argument(
         "--no-patches",
@@ -143,7 +144,8 @@ def _print_headline(summary_path):
 def main(argv=None):
     from .report import write_report
     from .runs import describe_seeds, load_seeds, open_dataset, train_seeds
-    from .study import StudyConfig, analyze
+    from .nn.model import build
+    from .study import StudyConfig, analyze, check_layers
 
     args = _parse(argv)
     preset = PRESETS[args.preset]
@@ -154,10 +156,22 @@ def main(argv=None):
     train_config = preset["train"]
     if args.epochs:
         train_config = dataclasses.replace(train_config, epochs=args.epochs)
+    layers = tuple(args.layers or preset["layers"])
+    try:  # before any training: a typo must not cost the training time
+        check_layers(build(preset["arch"]), layers, "--layers")
+        for flag, folder in (("--out", out), ("--runs", runs)):
+            if folder.exists() and not folder.is_dir():
+                raise ValueError(
+                    f"{flag} {folder} is a file; it must be a folder (or not exist yet)"
+                )
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     t0 = time.perf_counter()
+    epochs = f"{train_config.epochs} epoch{'s' if train_config.epochs != 1 else ''}"
     print(
         f"convlearn {__version__} study: {len(seeds)} '{preset['arch']}' nets, seeds "
-        f"{seeds[0]}..{seeds[-1]}, {train_config.epochs} epochs -> {out}"
+        f"{seeds[0]}..{seeds[-1]}, {epochs} -> {out}"
     )
     try:
         # The preset's image counts size the synthetic set; real data is used whole.
@@ -187,7 +201,6 @@ def main(argv=None):
             print(
                 f"net {k} (seed {net_info['seed']}): test accuracy {net_info['test_accuracy']:.1%}"
             )
-        layers = tuple(args.layers or preset["layers"])
         n_test = len(data.x_test)
         config = StudyConfig(
             layers=layers,

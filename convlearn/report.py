@@ -194,6 +194,10 @@ class _Figures:
         for path in (self.out / "figures").glob("*.png"):
             if f"figures/{path.name}" not in self.written:
                 path.unlink()
+        for path in (self.out / "figures").glob(
+            ".*.tmp"
+        ):  # of a report killed while saving
+            path.unlink()
 
 
 def _nets_section(page, study):
@@ -508,10 +512,17 @@ def _section_patches(page, figs, patch_files, draw):
     gallery = []
     for layer, path in patch_files.items():
         z = read_npz(path)
+        scale = max(
+            2, 60 // z["patches_a"].shape[-1]
+        )  # patches of 5 to 43 pixels, drawn 60-90 wide
         for k, (ua, ub, r) in enumerate(zip(z["units_a"], z["units_b"], z["corr"])):
             panels = [
-                viz.image_grid(z["patches_a"][k], title=f"net 0, unit {int(ua)}"),
-                viz.image_grid(z["patches_b"][k], title=f"net 1, unit {int(ub)}"),
+                viz.image_grid(
+                    z["patches_a"][k], scale=scale, title=f"net 0, unit {int(ua)}"
+                ),
+                viz.image_grid(
+                    z["patches_b"][k], scale=scale, title=f"net 1, unit {int(ub)}"
+                ),
             ]
             title = f"{layer}: r = {format_number(float(r), '.2f')}"
             name = figs.save(
@@ -714,7 +725,7 @@ def _section_spectral(page, figs, data, layers):
 def _footer(page):
     page.heading("Reproduce")
     page.para(
-        "<code>python -m convlearn.demo</code> (synthetic data, a few minutes), "
+        "<code>python -m convlearn.demo</code> (synthetic data, about a minute), "
         "<code>python -m convlearn.demo --preset paper --data PATH</code> (the full study); "
         "<code>python -m convlearn analyze</code> and <code>python -m convlearn report</code> "
         "rerun one step. Every number on this page is in summary.json; the tables are in "

@@ -30,6 +30,7 @@ __all__ = [
     "open_dataset",
     "train_seeds",
     "load_seeds",
+    "data_digest",
     "describe_seeds",
     "net_paths",
 ]
@@ -83,6 +84,11 @@ def open_dataset(path=None, n_train=None, n_test=None, seed=0, reporter=None):
     return data
 
 
+def data_digest(data):
+    """The digest a run records of its data set (all four arrays)."""
+    return array_digest(data.x_train, data.y_train, data.x_test, data.y_test)
+
+
 def net_paths(out, seed):
     """(weights, history, checkpoint) paths of one seed in a run folder."""
     out = Path(out)
@@ -126,7 +132,7 @@ def _finished(weights, history_path, arch, config, data):
 
 def _train_one(arch, seed, data, config, out, reporter, eval_every=1):
     weights, history_path, ckpt = net_paths(out, seed)
-    digest = array_digest(data.x_train, data.y_train, data.x_test, data.y_test)
+    digest = data_digest(data)
     if _finished(weights, history_path, arch, config, digest):
         reporter.info(f"seed {seed}: already trained ({weights})")
         return json.loads(history_path.read_text())["history"]
@@ -277,12 +283,16 @@ def load_seeds(out, seeds):
 
 
 def describe_seeds(out, seeds):
-    """[{seed, epochs, test_accuracy}] of a finished run folder, from its histories."""
+    """[{seed, epochs, test_accuracy, data}] of a finished run folder, from its histories.
+
+    data is the digest of the data set the net was trained on (``data_digest``).
+    """
     info = []
     for s in seeds:
         path = net_paths(out, s)[1]
         try:
-            history = json.loads(path.read_text())["history"]
+            record = json.loads(path.read_text())
+            history = record["history"]
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ValueError(f"{path}: no readable training history ({e})") from e
         tested = [h for h in history if "test_accuracy" in h]
@@ -291,6 +301,7 @@ def describe_seeds(out, seeds):
                 "seed": int(s),
                 "epochs": len(history),
                 "test_accuracy": tested[-1]["test_accuracy"] if tested else None,
+                "data": record.get("data"),
             }
         )
     return info

@@ -46,10 +46,19 @@ from .analysis.matching import align_units, partner_agreement
 from .analysis.mutual_info import mutual_information_matrix
 from .analysis.spectral import shared_subspaces
 from .analysis.stats import ActivationStats, collect_stats, correlation
+from .nn.layers import Conv2d, Linear
 from .patches import receptive_field, top_patches
 from .progress import silent
 
-__all__ = ["PAPER", "StudyConfig", "analyze", "load_layer", "read_npz"]
+__all__ = [
+    "PAPER",
+    "StudyConfig",
+    "analysable_layers",
+    "analyze",
+    "check_layers",
+    "load_layer",
+    "read_npz",
+]
 
 # The paper's numbers (Net1 vs Net2, ImageNet CaffeNets), for comparison.
 PAPER = {
@@ -137,6 +146,28 @@ class StudyConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
+def analysable_layers(net):
+    """The layers the study compares: every conv and fc layer with a ReLU, in order.
+
+    The paper analyses units after their ReLU; the classifier (no ReLU) and
+    the pools, normalisations and dropouts between are left out.
+    """
+    return [
+        lay.name for lay in net.layers if isinstance(lay, (Conv2d, Linear)) and lay.relu
+    ]
+
+
+def check_layers(net, layers, name="config.layers"):
+    """Raise a ValueError naming ``name`` unless layers are distinct analysable layers of net."""
+    allowed = analysable_layers(net)
+    bad = [layer for layer in layers if layer not in allowed]
+    if bad or not layers or len(set(layers)) != len(layers):
+        raise ValueError(
+            f"{name} must name distinct conv or fc layers of the {net.arch!r} net "
+            f"({', '.join(allowed)}), got {list(layers)}"
+        )
+
+
 # ---------------------------------------------------------------------------
 # the steps
 
@@ -160,6 +191,15 @@ class _Folder:
 
     def has(self, *names):
         return all((self.path / n).exists() for n in names)
+
+    def intact(self, *names):
+        """True when every file exists and reads (a damaged one means: redo its step)."""
+        try:
+            for n in names:
+                (self.read_json if n.endswith(".json") else self.read_npz)(n)
+        except (ValueError, OSError):
+            return False
+        return True
 
     def write_json(self, name, obj):
         write_json(self.path / name, obj)
@@ -198,7 +238,7 @@ def _statistics(nets, images, config, folder, reporter):
         for layer in config.layers
         for i, j in _pairs(len(nets))
     ]
-    if folder.has(*names):
+    if folder.intact(*names):
         reporter.info("statistics: already computed")
         return
     reporter.info(
@@ -500,11 +540,7 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
     """
     if len(nets) < 2:
         raise ValueError(f"nets must hold at least two nets, got {len(nets)}")
-    unknown = [layer for layer in config.layers if layer not in nets[0].layer_names]
-    if unknown or not config.layers:
-        raise ValueError(
-            f"config.layers must name layers of {nets[0].layer_names}, got {list(config.layers)}"
-        )
+    check_layers(nets[0], config.layers)
     for name in ("n_images", "n_sample_images"):
         if not 2 <= getattr(config, name) <= len(images):
             raise ValueError(
@@ -538,7 +574,11 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
             **{f"net{k}": nets[k].layers[0].params["weight"] for k in (0, 1)},
         )
     _statistics(nets, stats_images, config, folder, reporter)
-    todo = [layer for layer in config.layers if not folder.has(f"{layer}.json")]
+    todo = [
+        layer
+        for layer in config.layers
+        if not folder.intact(f"{layer}.json", f"{layer}.npz")
+    ]
     if todo:
         rngs = {
             layer: np.random.default_rng(seq)

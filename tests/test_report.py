@@ -178,40 +178,70 @@ def test_report_without_patches_says_how_to_draw_them(run, tmp_path):
 
 def test_analyze_and_report_commands_rerun_one_step(run, tmp_path, capsys):
     analysis = tmp_path / "analysis"
-    code = cli.main(
-        [
-            "analyze",
-            "--runs",
-            str(run / "nets"),
-            "--seeds",
-            "0",
-            "1",
-            "--out",
-            str(analysis),
-            "--layers",
-            "conv1",
-            "conv3",
-            "--images",
-            "200",
-            "--sample-images",
-            "100",
-            "--positions",
-            "4",
-            "--quiet",
-        ]
-    )
-    assert code == 0
-    assert "python -m convlearn report --analysis" in capsys.readouterr().out
-    assert json.loads((analysis / "study.json").read_text())["config"]["layers"] == [
+    nets = ["--runs", str(run / "nets"), "--seeds", "0", "1"]
+    small = ["--n-train", "6000", "--n-test", "2000"]  # the demo's synthetic set
+    rest = [
+        "--out",
+        str(analysis),
+        "--layers",
         "conv1",
         "conv3",
+        "--images",
+        "200",
+        "--sample-images",
+        "100",
+        "--positions",
+        "4",
+        "--quiet",
     ]
+    assert cli.main(["analyze", *nets, *small, *rest]) == 0
+    assert "python -m convlearn report --analysis" in capsys.readouterr().out
+    layers = json.loads((analysis / "study.json").read_text())["config"]["layers"]
+    assert layers == ["conv1", "conv3"]
     code = cli.main(
         ["report", "--analysis", str(analysis), "--out", str(tmp_path / "r"), "--quiet"]
     )
     assert code == 0
     assert (tmp_path / "r" / "index.html").exists()
     assert (tmp_path / "r" / "figures" / "curves-conv3.png").exists()
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"small": []}, "were trained on another data set than this one"),
+        ({"seeds": ["0"]}, "--seeds must name at least two distinct nets, got [0]"),
+        ({"seeds": ["0", "0"]}, "--seeds must name at least two distinct nets"),
+        ({"seeds": ["0", "7"]}, "holds no trained net for seeds [7]"),
+        (
+            {"layers": ["pool1"]},
+            "--layers must name distinct conv or fc layers of the 'small' net",
+        ),
+        ({"layers": ["fc5"]}, "(conv1, conv2, conv3, fc4), got ['fc5']"),
+    ],
+)
+def test_analyze_command_refuses_bad_input(run, tmp_path, capsys, change, message):
+    args = {
+        "seeds": ["0", "1"],
+        "small": ["--n-train", "6000", "--n-test", "2000"],
+        "layers": ["conv1"],
+    }
+    args.update(change)
+    argv = [
+        "analyze",
+        "--runs",
+        str(run / "nets"),
+        "--seeds",
+        *args["seeds"],
+        *args["small"],
+        "--layers",
+        *args["layers"],
+        "--out",
+        str(tmp_path / "a"),
+        "--quiet",
+    ]
+    assert cli.main(argv) == 1
+    assert message in capsys.readouterr().err
 
 
 def test_report_of_an_analysis_without_nets_info(tmp_path):
@@ -294,25 +324,23 @@ def test_demo_bad_arguments(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_demo_bad_layer_and_data(run, tmp_path, capsys):
+def test_demo_bad_layer_and_data(tmp_path, capsys):
     assert (
         demo.main(["--out", str(tmp_path / "a"), "--data", str(tmp_path / "nowhere")])
         == 1
     )
     assert "does not exist" in capsys.readouterr().err
-    argv = [
-        "--out",
-        str(run),
-        "--epochs",
-        "1",
-        "--images",
-        "300",
-        "--layers",
-        "conv9",
-        "--quiet",
-    ]
-    assert demo.main(argv) == 1
-    assert "config.layers must name layers of" in capsys.readouterr().err
+    # checked before any training, so a fresh folder stays empty
+    for layers in (["conv9"], ["pool1"], ["conv1", "conv1"]):
+        argv = ["--out", str(tmp_path / "b"), "--layers", *layers, "--quiet"]
+        assert demo.main(argv) == 1
+        assert (
+            "--layers must name distinct conv or fc layers" in capsys.readouterr().err
+        )
+    assert not (tmp_path / "b").exists()
+    (tmp_path / "file").write_text("x")
+    assert demo.main(["--out", str(tmp_path / "file"), "--quiet"]) == 1
+    assert "is a file; it must be a folder" in capsys.readouterr().err
 
 
 def test_demo_help_explains_every_option(capsys):

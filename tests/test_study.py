@@ -1,6 +1,7 @@
 """convlearn.study: the analyses of a set of nets, checked against direct computation."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -183,7 +184,8 @@ def test_analyze_refuses_another_studys_folder(nets, images, done):
 @pytest.mark.parametrize(
     "kw, match",
     [
-        ({"layers": ("conv7",)}, "config.layers must name layers"),
+        ({"layers": ("conv7",)}, "config.layers must name distinct conv or fc layers"),
+        ({"layers": ("pool1",)}, r"of the 'small' net \(conv1, conv2, conv3, fc4\)"),
         ({"n_images": 241}, "config.n_images must be between 2 and the 240"),
     ],
 )
@@ -256,6 +258,34 @@ def test_dead_units_stay_out_of_clusters_and_mutual_information(done):
     mi = arrays["mi"]
     assert np.isnan(mi).all(axis=1).sum() >= dead_a  # a dead unit has no MI partner
     assert np.isfinite(numbers["mi"]["mean_best_mi"])
+
+
+def test_analysable_layers_are_the_conv_and_fc_layers_before_the_classifier():
+    assert study.analysable_layers(build("paper")) == [
+        "conv1",
+        "conv2",
+        "conv3",
+        "conv4",
+        "conv5",
+        "fc6",
+        "fc7",
+    ]
+    assert study.analysable_layers(build("tiny")) == ["conv1", "conv2"]
+
+
+def test_a_damaged_step_file_is_redone(nets, images, done, tmp_path, monkeypatch):
+    shutil.copytree(done, tmp_path / "a")
+    (tmp_path / "a" / "conv1.json").write_text('{"layer": "conv1", "un')
+    (tmp_path / "a" / "fc4.npz").write_bytes(b"garbage")
+    calls = []
+    real = study._layer
+    monkeypatch.setattr(
+        study, "_layer", lambda layer, *a: (calls.append(layer), real(layer, *a))
+    )
+    analyze(nets, images, _config(), tmp_path / "a", [{"seed": s} for s in range(3)])
+    assert calls == ["conv1", "fc4"]
+    for layer in LAYERS:
+        assert load_layer(tmp_path / "a", layer)[0] == load_layer(done, layer)[0]
 
 
 def test_analyze_needs_two_nets(nets, images, tmp_path):
