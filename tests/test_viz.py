@@ -8,6 +8,7 @@ import pytest
 from PIL import Image, ImageFont
 
 from convlearn import viz
+from convlearn.viz import _canvas
 
 
 def pixels(image):
@@ -15,8 +16,8 @@ def pixels(image):
 
 
 def boxes(image):
-    """Inner (x, y, w, h) of every rectangle outlined in viz.INK, largest first."""
-    ink = (np.asarray(image) == viz.INK).all(axis=-1)
+    """Inner (x, y, w, h) of every rectangle outlined in _canvas.INK, largest first."""
+    ink = (np.asarray(image) == _canvas.INK).all(axis=-1)
     H, W = ink.shape
     right = np.zeros((H, W + 1), dtype=int)  # run of ink from each pixel rightwards
     down = np.zeros((H + 1, W), dtype=int)  # and downwards
@@ -33,7 +34,7 @@ def boxes(image):
 
 
 def box(image, w, h):
-    """(x, y) of the one rectangle of inner size w x h outlined in viz.INK."""
+    """(x, y) of the one rectangle of inner size w x h outlined in _canvas.INK."""
     (found,) = [b[:2] for b in boxes(image) if b[2:] == (w, h)]
     return found
 
@@ -88,7 +89,7 @@ def test_heatmap_centre_is_the_middle_of_vmin_vmax():
 def test_heatmap_block_lines_are_dark_at_the_boundaries():
     image = viz.heatmap(np.zeros((4, 4)), cell=10, x_blocks=[2], y_blocks=[1])
     x0, y0 = box(image, 40, 40)
-    ink = (pixels(image) == viz.INK).all(axis=-1)
+    ink = (pixels(image) == _canvas.INK).all(axis=-1)
     assert ink[y0 : y0 + 40, x0 + 20].all() and ink[y0 : y0 + 40, x0 + 19].all()
     assert ink[y0 + 10, x0 : x0 + 40].all() and ink[y0 + 9, x0 : x0 + 40].all()
     column = ink[y0 : y0 + 40, x0 + 25]  # inside a block: only the row line crosses it
@@ -129,7 +130,7 @@ def test_heatmap_default_cell_keeps_the_map_between_256_and_512_px(shape, side):
 
 def test_nice_ticks_are_round():
     def labels(lo, hi, target=5):
-        return [s for _, s in viz._nice_ticks(lo, hi, target)]
+        return [s for _, s in _canvas._nice_ticks(lo, hi, target)]
 
     assert labels(-1, 1, 4) == ["-1.0", "-0.5", "0.0", "0.5", "1.0"]
     assert labels(-0.05, 1.05) == ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"]
@@ -175,7 +176,7 @@ def test_curves_break_at_nan_and_accept_explicit_x_and_different_lengths():
     x0, y0, w, h = boxes(image)[0]
     xlim = (-0.4, 20.4)  # the data's x range plus 2% each side
     gap = palette_mask(image, 0)[y0 : y0 + h, x0 : x0 + w]
-    at = [round(float(viz._to_px(i, xlim, w))) for i in (5, 10)]
+    at = [round(float(_canvas._to_px(i, xlim, w))) for i in (5, 10)]
     assert gap[:, at[0]].any() and not gap[:, at[1] - 3 : at[1] + 4].any()
     assert palette_mask(image, 1)[y0 : y0 + h, x0 : x0 + w].sum() > 300
 
@@ -227,7 +228,7 @@ def test_bars_groups_nan_legend_and_value_labels():
     bip = palette_mask(image, 1, tol=0)[y0 : y0 + h, x0 : x0 + w]
     cols = np.nonzero(bip[:, 2 * third :].any(axis=0))[0] + 2 * third
     rows = np.nonzero(bip[:, cols].any(axis=1))[0]
-    ink = (pixels(image)[y0 : y0 + h, x0 : x0 + w] == viz.INK).all(axis=-1)
+    ink = (pixels(image)[y0 : y0 + h, x0 : x0 + w] == _canvas.INK).all(axis=-1)
     (zero,) = np.nonzero(ink.all(axis=1))  # the zero line, across the plot
     assert rows.min() >= zero - 1 and rows.max() > zero + 10  # hangs below zero
     # value labels: dark text just above the first bar
@@ -358,7 +359,7 @@ def test_the_bitmap_font_fallback_draws_every_figure(monkeypatch):
     bitmap = getattr(ImageFont, "load_default_imagefont", None)
     if bitmap is None:
         pytest.skip("this Pillow has no load_default_imagefont")
-    monkeypatch.setattr(viz, "_font", lambda px: bitmap())
+    monkeypatch.setattr(_canvas, "_font", lambda px: bitmap())
     figures = [
         viz.heatmap(np.eye(4), title="t", xlabel="x", ylabel="y", x_blocks=[2]),
         viz.curves({"a": np.arange(5.0)}, title="t", xlabel="x", ylabel="y"),
