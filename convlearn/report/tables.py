@@ -57,27 +57,44 @@ def _write_csv(path, header, rows):
         w.writerows(rows)
 
 
+# Each table's columns, named once: the CSV header and the keys read from summary.json.
+_ONE_TO_ONE = (
+    "semi",
+    "semi_min",
+    "semi_max",
+    "bipartite",
+    "bipartite_min",
+    "bipartite_max",
+)
+_PAIRS = (
+    "semi",
+    "semi_ba",
+    "bipartite",
+    "within_best_a",
+    "unique_share_a",
+    "unique_share_b",
+    "dead_a",
+    "dead_b",
+)
+_MI = ("samples", "agreement_semi", "agreement_bipartite", "mean_best_mi")
+_SPARSE = ("alphas", "mean_nmse", "mean_nonzeros", "median_nonzeros")
+_SPECTRAL = ("n_clusters", "mixed", "shared_fraction", "largest")
+
+
 def write_tables(out, summary, layers):
-    """Write the CSV tables; returns their paths relative to out."""
+    """Write the CSV tables into out/tables; returns their paths relative to out."""
     L = summary["layers"]
+    nets = summary["study"]["nets"]
     tables = {
         "nets.csv": (
             ["net", "seed", "test_accuracy"],
-            [
-                [k, n.get("seed"), n.get("test_accuracy")]
-                for k, n in enumerate(summary["study"]["nets"])
-            ],
+            [[k, n.get("seed"), n.get("test_accuracy")] for k, n in enumerate(nets)],
         ),
         "one_to_one.csv": (
             [
                 "layer",
                 "units",
-                "semi",
-                "semi_min",
-                "semi_max",
-                "bipartite",
-                "bipartite_min",
-                "bipartite_max",
+                *_ONE_TO_ONE,
                 "unique_share",
                 "paper_semi",
                 "paper_bipartite",
@@ -86,97 +103,36 @@ def write_tables(out, summary, layers):
                 [la, L[la]["units"]]
                 + [
                     L[la]["mean_over_pairs"][k]
-                    for k in (
-                        "semi",
-                        "semi_min",
-                        "semi_max",
-                        "bipartite",
-                        "bipartite_min",
-                        "bipartite_max",
-                        "unique_share_a",
-                    )
+                    for k in (*_ONE_TO_ONE, "unique_share_a")
                 ]
                 + [PAPER["semi"].get(la), PAPER["bipartite"].get(la)]
                 for la in layers
             ],
         ),
         "pairs.csv": (
+            ["layer", "pair", *_PAIRS],
             [
-                "layer",
-                "pair",
-                "semi",
-                "semi_ba",
-                "bipartite",
-                "within_best_a",
-                "unique_share_a",
-                "unique_share_b",
-                "dead_a",
-                "dead_b",
-            ],
-            [
-                [la, pair]
-                + [
-                    v[k]
-                    for k in (
-                        "semi",
-                        "semi_ba",
-                        "bipartite",
-                        "within_best_a",
-                        "unique_share_a",
-                        "unique_share_b",
-                        "dead_a",
-                        "dead_b",
-                    )
-                ]
+                [la, pair, *(v[k] for k in _PAIRS)]
                 for la in layers
                 for pair, v in L[la]["pairs"].items()
             ],
         ),
         "mutual_information.csv": (
-            [
-                "layer",
-                "samples",
-                "agreement_semi",
-                "agreement_bipartite",
-                "mean_best_mi",
-            ],
-            [
-                [la]
-                + [
-                    L[la]["mi"][k]
-                    for k in (
-                        "samples",
-                        "agreement_semi",
-                        "agreement_bipartite",
-                        "mean_best_mi",
-                    )
-                ]
-                for la in layers
-            ],
+            ["layer", *_MI],
+            [[la, *(L[la]["mi"][k] for k in _MI)] for la in layers],
         ),
         "sparse_prediction.csv": (
-            ["layer", "alpha", "mean_nmse", "mean_nonzeros", "median_nonzeros"],
+            ["layer", "alpha", *_SPARSE[1:]],
             [
-                [
-                    la,
-                    s["alphas"][k],
-                    s["mean_nmse"][k],
-                    s["mean_nonzeros"][k],
-                    s["median_nonzeros"][k],
-                ]
+                [la, *(L[la]["sparse"][k][i] for k in _SPARSE)]
                 for la in layers
-                for s in [L[la]["sparse"]]
-                for k in range(len(s["alphas"]))
+                for i in range(len(L[la]["sparse"]["alphas"]))
             ],
         ),
         "spectral.csv": (
-            ["layer", "k_choice", "n_clusters", "mixed", "shared_fraction", "largest"],
+            ["layer", "k_choice", *_SPECTRAL],
             [
-                [la, kind]
-                + [
-                    L[la]["spectral"][kind][k]
-                    for k in ("n_clusters", "mixed", "shared_fraction", "largest")
-                ]
+                [la, kind, *(L[la]["spectral"][kind][k] for k in _SPECTRAL)]
                 for la in layers
                 for kind in ("eigengap", "fixed")
             ],
