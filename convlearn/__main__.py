@@ -236,8 +236,9 @@ def _analyze(args):
     if other:
         raise ValueError(
             f"the nets of seeds {other} were trained on another data set than this one "
-            f"(--data {args.data or '(none: the synthetic set)'}, --n-train {args.n_train}, "
-            f"--n-test {args.n_test}): pass the options they were trained with (the demo's "
+            f"(--data {args.data or 'not given: the synthetic set'}, --n-train "
+            f"{args.n_train or 'not given'}, --n-test {args.n_test or 'not given'}): pass "
+            "the options they were trained with (the demo's "
             "small preset: no --data, --n-train 6000 --n-test 2000)"
         )
     layers = tuple(args.layers or analysable_layers(nets[0]))

@@ -142,9 +142,9 @@ def _print_headline(summary_path):
 
 
 def main(argv=None):
+    from .nn.model import build
     from .report import write_report
     from .runs import describe_seeds, load_seeds, open_dataset, train_seeds
-    from .nn.model import build
     from .study import StudyConfig, analyze, check_layers
 
     args = _parse(argv)
@@ -160,9 +160,14 @@ def main(argv=None):
     try:  # before any training: a typo must not cost the training time
         check_layers(build(preset["arch"]), layers, "--layers")
         for flag, folder in (("--out", out), ("--runs", runs)):
-            if folder.exists() and not folder.is_dir():
+            # the folder, or the first of its parents that exists, must be a folder
+            existing = next(
+                p for p in (folder, *folder.absolute().parents) if p.exists()
+            )
+            if not existing.is_dir():
                 raise ValueError(
-                    f"{flag} {folder} is a file; it must be a folder (or not exist yet)"
+                    f"{flag} {folder}: {existing} is a file; it must be a folder "
+                    "(or not exist yet)"
                 )
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

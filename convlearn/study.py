@@ -178,8 +178,10 @@ def read_npz(path):
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        # numpy calls any unknown bytes "pickled data": say what it means here
+        reason = "not an .npz archive of arrays" if "pickle" in str(e) else str(e)
         raise ValueError(
-            f"{path}: damaged or unreadable ({e}); delete it to redo the step"
+            f"{path}: damaged or unreadable ({reason}); delete it to redo the step"
         ) from e
 
 

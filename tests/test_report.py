@@ -296,6 +296,12 @@ def test_report_of_a_missing_or_partial_analysis(run, tmp_path, capsys):
     with pytest.raises(ValueError, match=r"no results for layers \['conv2'\]"):
         write_report(partial, tmp_path / "r")
     shutil.copy(run / "analysis" / "conv2.json", partial / "conv2.json")
+    (partial / "conv3.npz").write_bytes(b"random bytes, no archive")
+    with pytest.raises(
+        ValueError, match=r"conv3.npz: damaged or unreadable \(not an .npz archive"
+    ):
+        write_report(partial, tmp_path / "r")
+    shutil.copy(run / "analysis" / "conv3.npz", partial / "conv3.npz")
     (partial / "conv1.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="conv1.npz: damaged or unreadable"):
         write_report(partial, tmp_path / "r")
@@ -341,6 +347,10 @@ def test_demo_bad_layer_and_data(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert demo.main(["--out", str(tmp_path / "file"), "--quiet"]) == 1
     assert "is a file; it must be a folder" in capsys.readouterr().err
+    assert demo.main(["--out", str(tmp_path / "file" / "sub"), "--quiet"]) == 1
+    assert (
+        f"{tmp_path / 'file'} is a file; it must be a folder" in capsys.readouterr().err
+    )
 
 
 def test_demo_help_explains_every_option(capsys):
