@@ -59,6 +59,7 @@ def _bars(figs, name, layers, series, title, ylabel):
 
 
 def _gallery(page, items, caption):
+    """Figures two to a row, each titled by its layer, then one caption for them all."""
     page.add('<div class="gallery">')
     for path, name in items:
         page.add(
@@ -69,6 +70,7 @@ def _gallery(page, items, caption):
 
 
 def header(page, study, layers):
+    """The title, the paper, and how the study sampled its images."""
     page.add("<h1>Convergent learning: do different nets learn the same features?</h1>")
     page.para(
         "A reproduction of Li, Yosinski, Clune, Lipson and Hopcroft, <i>Convergent Learning: "
