@@ -253,7 +253,7 @@ def _statistics(nets, images, config, folder, reporter):
             s.save(folder.path / f"stats/{layer}-{i}-{j}.npz")
 
 
-def _samples(nets, images, layers, rngs, batch_size, positions, reporter):
+def _samples(nets, images, layers, rngs, batch_size, positions, peaks, reporter):
     """Activations of nets 0 and 1 at sampled positions, and each image's peaks.
 
     rngs: {layer: Generator} drawing that layer's positions (a generator per
@@ -262,8 +262,9 @@ def _samples(nets, images, layers, rngs, batch_size, positions, reporter):
     (S, U) float32 samples, the same images and positions for both nets,
     ordered by image (up to ``positions`` random positions per image in a
     conv layer, one sample per image in an fc layer); peaks, per net,
-    (peak value, flat peak position) each (n_images, U), None for an fc
-    layer; width the layer's W, to unravel the positions.
+    (peak value, flat peak position) each (n_images, U), kept only when
+    ``peaks`` (for the patches) and None for an fc layer; width the layer's
+    W, to unravel the positions.
     """
     kept = {
         layer: {"a": [], "b": [], "peak": ([], []), "where": ([], []), "width": None}
@@ -290,8 +291,12 @@ def _samples(nets, images, layers, rngs, batch_size, positions, reporter):
                 k["ab"[net]].append(
                     np.take_along_axis(flat, idx, axis=1).reshape(N * P, U)
                 )
-                k["peak"][net].append(flat.max(axis=1))  # (N, U)
-                k["where"][net].append(flat.argmax(axis=1))
+                if peaks:  # one pass finds the peak, the value is read off it
+                    where = flat.argmax(axis=1)  # (N, U)
+                    k["where"][net].append(where)
+                    k["peak"][net].append(
+                        np.take_along_axis(flat, where[:, None], 1)[:, 0]
+                    )
         reporter.status(
             f"samples for MI and the lasso: {start + len(batch)}/{len(images)} images"
         )
@@ -593,6 +598,7 @@ def analyze(nets, images, config, out, nets_info=None, reporter=None):
             rngs,
             config.batch_size,
             config.positions,
+            config.patches,
             reporter,
         )
         for layer in todo:
